@@ -1,0 +1,32 @@
+# Two commands do all the set-up: `make demo` and `make test`.
+# Each creates .venv when it is missing and installs what it needs.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+
+.PHONY: demo test bench report clean install
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[test,opencl,dask]'
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(PIP) install -q -e '.[bench]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(PY) examples/demo.py
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 tests
+
+bench: $(VENV)/.installed-bench
+	$(PY) bench/amplitudes.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

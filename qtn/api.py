@@ -1,0 +1,250 @@
+"""The public entry points: amplitudes, state vectors and plans of Cirq circuits."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import cirq
+import numpy as np
+
+from .backends.base import Backend, get_backend
+from .circuits import CircuitTensors, circuit_tensors, open_network, resolve_circuit, resolve_qubit_order
+from .execute import contract
+from .network import Network
+from .planning import Plan, plan_network
+
+#: Largest circuit ``state_vector`` accepts (2**32 complex64 amplitudes = 32 GiB);
+#: the memory budget usually stops a state vector earlier. Use ``amplitudes`` beyond.
+MAX_STATE_VECTOR_QUBITS = 32
+#: A batch of bitstrings is contracted once with its differing qubits left open when
+#: at most this many qubits differ (and the open tensor is not much larger than the batch).
+MAX_BATCH_OPEN_QUBITS = 16
+
+BitstringLike = "int | str | Sequence[int]"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to contract: device, memory bound, precision, path search, progress."""
+
+    backend: Backend
+    max_memory: int
+    dtype: np.dtype
+    optimize: Any = None
+    search_time: float | None = None
+    progress: bool = False
+
+
+def run_options(
+    backend: "str | Backend | None" = None,
+    max_memory: int | None = None,
+    dtype: Any = np.complex64,
+    optimize: Any = None,
+    search_time: float | None = None,
+    progress: bool | None = None,
+) -> RunOptions:
+    """Validate the keyword arguments every entry point shares.
+
+    Raises:
+        TypeError: ``dtype`` is not complex64/complex128, ``max_memory`` not an int.
+        ValueError: unknown backend, non-positive ``max_memory``.
+    """
+    be = get_backend(backend)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"dtype must be numpy.complex64 or numpy.complex128, not {dtype!r}") from err
+    if dt not in (np.dtype(np.complex64), np.dtype(np.complex128)):
+        raise TypeError(f"dtype must be numpy.complex64 or numpy.complex128, not {dt}")
+    if max_memory is None:
+        budget = be.memory_budget()
+    else:
+        if isinstance(max_memory, bool) or not isinstance(max_memory, numbers.Integral):
+            raise TypeError(f"max_memory must be an int number of bytes, not {type(max_memory).__name__}")
+        if max_memory <= 0:
+            raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory}")
+        budget = int(max_memory)
+    if search_time is not None and not (isinstance(search_time, numbers.Real) and search_time >= 0):
+        raise ValueError(f"search_time must be a non-negative number of seconds, got {search_time!r}")
+    if progress is None:
+        progress = sys.stderr.isatty()
+    return RunOptions(be, budget, dt, optimize, search_time, bool(progress))
+
+
+def parse_bitstring(bitstring: Any, n: int) -> tuple[int, ...]:
+    """Bits (big-endian, first qubit first) of an int, a ``'0101'`` string or a 0/1 sequence.
+
+    Raises:
+        TypeError: not an int, str or sequence of ints (bools and floats are refused).
+        ValueError: negative, ``>= 2**n``, wrong length, or an element other than 0/1.
+    """
+    if isinstance(bitstring, (bool, np.bool_)):
+        raise TypeError(f"bitstring {bitstring!r} is a bool; give an int or a sequence of 0/1")
+    if isinstance(bitstring, numbers.Integral):
+        b = int(bitstring)
+        if b < 0 or b >= 1 << n:
+            raise ValueError(f"bitstring {b} is out of range for {n} qubits (0 <= b < 2**{n})")
+        return tuple((b >> (n - 1 - p)) & 1 for p in range(n))
+    if isinstance(bitstring, str):
+        if len(bitstring) != n or set(bitstring) - {"0", "1"}:
+            raise ValueError(f"bitstring {bitstring!r} must be {n} characters of 0/1")
+        return tuple(int(c) for c in bitstring)
+    if isinstance(bitstring, (Sequence, np.ndarray)):
+        bits = list(bitstring)
+        if len(bits) != n:
+            raise ValueError(f"bitstring {bits} has length {len(bits)}, expected {n} (one bit per qubit)")
+        for x in bits:
+            if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral) or x not in (0, 1):
+                raise ValueError(f"bitstring {bits} holds {x!r}; each element must be 0 or 1")
+        return tuple(int(x) for x in bits)
+    raise TypeError(f"bitstring must be an int, a '0101' string or a sequence of 0/1, not {type(bitstring).__name__}")
+
+
+def prepare(
+    circuit: cirq.AbstractCircuit, qubit_order: Any, param_resolver: Any, dtype: np.dtype
+) -> CircuitTensors:
+    """Resolve symbols, fix the qubit order, and turn every gate into a tensor."""
+    resolved = resolve_circuit(circuit, param_resolver)
+    qubits = resolve_qubit_order(resolved, qubit_order)
+    return circuit_tensors(resolved, qubits, dtype)
+
+
+def plan_and_contract(network: Network, opts: RunOptions) -> tuple[np.ndarray, Plan]:
+    """Simplify, plan (cached by structure) and contract a network."""
+    net = network.simplified().canonical()
+    plan = plan_network(net, memory_budget=opts.max_memory, optimize=opts.optimize,
+                        search_time=opts.search_time, progress=opts.progress)
+    return contract(net, plan, opts.backend, progress=opts.progress).astype(opts.dtype, copy=False), plan
+
+
+def amplitudes_of(ct: CircuitTensors, bitstrings: Sequence[Any], opts: RunOptions) -> np.ndarray:
+    """Amplitudes ``<b|C|0...0>`` of prepared circuit tensors, batched where it pays."""
+    n = len(ct.qubits)
+    bits = [parse_bitstring(b, n) for b in bitstrings]
+    out = np.empty(len(bits), dtype=opts.dtype)
+    if not bits:
+        return out
+    varying = [p for p in range(n) if len({b[p] for b in bits}) > 1]
+    if len(bits) > 1 and len(varying) <= MAX_BATCH_OPEN_QUBITS and 2 ** len(varying) <= 4 * len(bits):
+        tensor, _ = plan_and_contract(open_network(ct, varying, bits[0], opts.dtype), opts)
+        for j, b in enumerate(bits):
+            out[j] = tensor[tuple(b[p] for p in varying)]
+        return out
+    for j, b in enumerate(bits):
+        out[j] = plan_and_contract(open_network(ct, (), b, opts.dtype), opts)[0]
+    return out
+
+
+def amplitudes(
+    circuit: cirq.AbstractCircuit,
+    bitstrings: Sequence[Any],
+    *,
+    qubit_order: "cirq.QubitOrderOrList | None" = None,
+    param_resolver: "cirq.ParamResolverOrSimilarType" = None,
+    backend: "str | Backend | None" = None,
+    max_memory: int | None = None,
+    dtype: Any = np.complex64,
+    optimize: Any = None,
+    search_time: float | None = None,
+    progress: bool | None = None,
+) -> np.ndarray:
+    """Amplitudes ``<b|C|0...0>`` of a circuit, one per bitstring.
+
+    Args:
+        circuit: any Cirq circuit of qubits without measurements or noise.
+        bitstrings: ints (big-endian over ``qubit_order``), ``'0101'`` strings, or 0/1 sequences.
+        qubit_order: a ``cirq.QubitOrder`` or explicit list (default: sorted qubits).
+        param_resolver: values for the circuit's symbols.
+        backend: ``"numpy"`` (default), ``"opencl"``, ``"opencl:<device>"``, ``"hls"``, or a Backend.
+        max_memory: bytes any intermediate may take (default: the backend's budget);
+            the contraction is sliced to meet it.
+        dtype: ``np.complex64`` (default) or ``np.complex128``.
+        optimize: path search: ``None`` (automatic), ``"greedy"``, ``"hyper"``, or a cotengra optimizer.
+        search_time: most seconds a hyper path search may take (default 30).
+        progress: progress bars on stderr (default: when stderr is a terminal).
+
+    Returns:
+        A complex array with one amplitude per bitstring.
+
+    Raises:
+        ValueError / TypeError: bad circuit, bitstring, qubit order or option (the
+            message names it); a memory budget no slicing can meet.
+    """
+    opts = run_options(backend, max_memory, dtype, optimize, search_time, progress)
+    if isinstance(bitstrings, (str, numbers.Integral)):
+        raise TypeError("bitstrings must be a sequence of bitstrings, e.g. [0, 5] or ['0101']")
+    ct = prepare(circuit, qubit_order, param_resolver, opts.dtype)
+    return amplitudes_of(ct, list(bitstrings), opts)
+
+
+def state_vector_of(ct: CircuitTensors, opts: RunOptions, initial: Sequence[int] | None = None) -> np.ndarray:
+    """The state vector ``C|initial>`` of prepared circuit tensors (big-endian)."""
+    n = len(ct.qubits)
+    if n > MAX_STATE_VECTOR_QUBITS:
+        raise ValueError(
+            f"a state vector of {n} qubits is too large (qtn builds them up to {MAX_STATE_VECTOR_QUBITS} "
+            "qubits); use qtn.amplitudes for chosen bitstrings"
+        )
+    tensor, _ = plan_and_contract(open_network(ct, range(n), None, opts.dtype, initial), opts)
+    return tensor.reshape(2**n)
+
+
+def state_vector(
+    circuit: cirq.AbstractCircuit,
+    *,
+    qubit_order: "cirq.QubitOrderOrList | None" = None,
+    param_resolver: "cirq.ParamResolverOrSimilarType" = None,
+    backend: "str | Backend | None" = None,
+    max_memory: int | None = None,
+    dtype: Any = np.complex64,
+    optimize: Any = None,
+    search_time: float | None = None,
+    progress: bool | None = None,
+) -> np.ndarray:
+    """The final state vector ``C|0...0>`` of a small circuit, big-endian over ``qubit_order``.
+
+    Takes the same keywords as :func:`amplitudes`. Refused beyond
+    ``MAX_STATE_VECTOR_QUBITS`` qubits, or when the vector exceeds ``max_memory``.
+    """
+    opts = run_options(backend, max_memory, dtype, optimize, search_time, progress)
+    return state_vector_of(prepare(circuit, qubit_order, param_resolver, opts.dtype), opts)
+
+
+def plan(
+    circuit: cirq.AbstractCircuit,
+    *,
+    open_qubits: Sequence[cirq.Qid] = (),
+    qubit_order: "cirq.QubitOrderOrList | None" = None,
+    param_resolver: "cirq.ParamResolverOrSimilarType" = None,
+    backend: "str | Backend | None" = None,
+    max_memory: int | None = None,
+    dtype: Any = np.complex64,
+    optimize: Any = None,
+    search_time: float | None = None,
+    progress: bool | None = None,
+) -> Plan:
+    """The contraction plan of one amplitude (or, with ``open_qubits``, of the batch
+    of amplitudes over those qubits). Takes the keywords of :func:`amplitudes`.
+
+    Symbols need not be resolved: they are set to 0 for planning, since a plan
+    depends only on the circuit's structure (a symbol that makes a gate the identity
+    or diagonal at 0 may give a plan that differs from the one at another value).
+
+    Returns:
+        The :class:`Plan`, with ``flops``, ``width``, ``n_slices``, ``peak_bytes``, ... and ``report()``.
+    """
+    opts = run_options(backend, max_memory, dtype, optimize, search_time, progress)
+    if param_resolver is None and isinstance(circuit, cirq.AbstractCircuit) and cirq.is_parameterized(circuit):
+        param_resolver = {name: 0.0 for name in cirq.parameter_names(circuit)}
+    ct = prepare(circuit, qubit_order, param_resolver, opts.dtype)
+    position = {q: p for p, q in enumerate(ct.qubits)}
+    unknown = [q for q in open_qubits if q not in position]
+    if unknown:
+        raise ValueError(f"open_qubits holds {unknown[0]}, which is not a qubit of the circuit")
+    net = open_network(ct, [position[q] for q in open_qubits], None, opts.dtype).simplified().canonical()
+    return plan_network(net, memory_budget=opts.max_memory, optimize=opts.optimize,
+                        search_time=opts.search_time, progress=opts.progress)

@@ -1,0 +1,43 @@
+"""The NumPy backend: the host CPU through NumPy's BLAS."""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+from .base import Backend
+
+
+def _physical_memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 << 30
+
+
+class NumpyBackend(Backend):
+    """Runs every GEMM with ``np.matmul`` on host memory."""
+
+    name = "numpy"
+
+    def memory_budget(self) -> int:
+        # A contraction keeps a few intermediates of the largest size alive at once
+        # (two operands, the result, and their transposed copies), so one eighth of RAM.
+        return _physical_memory_bytes() // 8
+
+    def to_device(self, a: np.ndarray) -> np.ndarray:
+        return np.asarray(a)
+
+    def to_host(self, a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a)
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.matmul(a, b)
+
+    def transpose_reshape(self, a: np.ndarray, perm: Sequence[int], shape: Sequence[int]) -> np.ndarray:
+        if tuple(perm) != tuple(range(a.ndim)):
+            a = a.transpose(perm)
+        # reshape copies only when the transposed view is not contiguous in that shape.
+        return np.ascontiguousarray(a.reshape(shape))

@@ -1,0 +1,212 @@
+"""Cirq circuits to tensor networks.
+
+Every operation becomes a tensor through ``cirq.unitary`` (decomposing where an op
+has no unitary of its own). Wires are labelled by ints: each qubit starts on a label
+closed by ``|0>``; a non-diagonal gate moves its qubits to fresh labels, a diagonal
+gate (CZ, Rz, CPhase, ...) stores only its diagonal on the qubits' current labels, so
+it adds no new wire (these labels become hyperedges). The last label of each qubit is
+either closed by ``<b|`` (an amplitude) or left open (state vector, batch of amplitudes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import cirq
+import numpy as np
+
+from .network import Network
+
+_ZERO = np.array([1.0, 0.0])
+_ONE = np.array([0.0, 1.0])
+
+#: What ``qubit_order=`` accepts: a Cirq QubitOrder or an explicit sequence of qubits.
+QubitOrderLike = "cirq.QubitOrderOrList | None"
+
+
+def resolve_qubit_order(circuit: cirq.AbstractCircuit, qubit_order: Any = None) -> list[cirq.Qid]:
+    """The qubits of ``circuit`` in result order (Cirq's rules; default: sorted).
+
+    Raises:
+        ValueError: an explicit order misses a qubit of the circuit or repeats one.
+        TypeError: ``qubit_order`` is neither a QubitOrder nor a sequence of qubits.
+    """
+    if qubit_order is None:
+        qubit_order = cirq.QubitOrder.DEFAULT
+    if isinstance(qubit_order, cirq.QubitOrder):
+        return list(qubit_order.order_for(circuit.all_qubits()))
+    if isinstance(qubit_order, (str, bytes)) or not isinstance(qubit_order, Iterable):
+        raise TypeError(f"qubit_order must be a cirq.QubitOrder or a sequence of qubits, not {qubit_order!r}")
+    order = list(qubit_order)
+    bad = [q for q in order if not isinstance(q, cirq.Qid)]
+    if bad:
+        raise TypeError(f"qubit_order holds {bad[0]!r}, which is not a cirq qubit (cirq.Qid)")
+    seen: set[cirq.Qid] = set()
+    repeated = [q for q in order if q in seen or seen.add(q)]
+    if repeated:
+        raise ValueError(f"qubit_order repeats qubit {repeated[0]}")
+    missing = sorted(circuit.all_qubits() - seen)
+    if missing:
+        raise ValueError(f"qubit_order misses qubit(s) {', '.join(map(str, missing))} of the circuit")
+    return order
+
+
+def resolve_circuit(circuit: Any, resolver: "cirq.ParamResolverOrSimilarType" = None) -> cirq.AbstractCircuit:
+    """Check the circuit type and substitute parameters.
+
+    Raises:
+        TypeError: ``circuit`` is not a ``cirq.AbstractCircuit``.
+        ValueError: a symbol is left unresolved.
+    """
+    if not isinstance(circuit, cirq.AbstractCircuit):
+        raise TypeError(f"expected a cirq.Circuit, got {type(circuit).__name__}")
+    if resolver is not None:
+        circuit = cirq.resolve_parameters(circuit, resolver)
+    if cirq.is_parameterized(circuit):
+        names = sorted(cirq.parameter_names(circuit))
+        raise ValueError(
+            f"circuit has unresolved symbol(s) {', '.join(names)}; pass param_resolver= with a value for each"
+        )
+    return circuit
+
+
+@dataclass(frozen=True)
+class GateTensor:
+    """One gate as a tensor: ``data`` on ``qubits`` (all outputs first, then all inputs),
+    or only the diagonal (one axis per qubit) when ``diagonal``."""
+
+    qubits: tuple[cirq.Qid, ...]
+    data: np.ndarray
+    diagonal: bool
+
+
+def _unitary_tensors(op: cirq.Operation, depth: int = 0) -> list[GateTensor]:
+    if depth > 50:
+        raise ValueError(f"operation {op!r} decomposes without end")
+    shape = cirq.qid_shape(op)
+    if any(d != 2 for d in shape):
+        raise ValueError(f"operation {op} acts on a {max(shape)}-level qudit; qtn simulates qubits only")
+    if cirq.is_measurement(op):
+        raise ValueError(
+            f"operation {op} is a measurement; amplitudes and state vectors need a unitary circuit "
+            "(remove it, e.g. with cirq.drop_terminal_measurements, or sample instead)"
+        )
+    u = cirq.unitary(op, None)
+    if u is not None:
+        n = len(op.qubits)
+        if n == 0:
+            return [GateTensor((), u.reshape(()), True)]
+        d = np.diagonal(u)
+        if np.array_equal(u, np.diag(d)):
+            if np.array_equal(d, np.ones_like(d)):
+                return []  # the identity: nothing to contract
+            return [GateTensor(tuple(op.qubits), d.reshape((2,) * n), True)]
+        return [GateTensor(tuple(op.qubits), u.reshape((2,) * (2 * n)), False)]
+    if cirq.has_kraus(op) or cirq.has_mixture(op):
+        raise ValueError(f"operation {op} is a noise channel, not a unitary; amplitudes of noisy circuits are not defined")
+    parts = cirq.decompose_once(op, default=None)
+    if parts is None:
+        raise ValueError(f"operation {op!r} has no unitary and no decomposition qtn can use")
+    return [t for part in parts for t in _unitary_tensors(part, depth + 1)]
+
+
+@dataclass
+class CircuitTensors:
+    """A circuit's gates as tensors on integer wire labels, before its ends are closed.
+
+    Attributes:
+        qubits: qubits in result order.
+        start: first label of each qubit (closed by ``|0>``).
+        end: last label of each qubit (closed by ``<b|`` or left open).
+        arrays, indices: the gate tensors.
+        scalar: product of global phases.
+    """
+
+    qubits: list[cirq.Qid]
+    start: list[int]
+    end: list[int]
+    arrays: list[np.ndarray]
+    indices: list[tuple[int, ...]]
+    scalar: complex
+
+
+def circuit_tensors(
+    circuit: cirq.AbstractCircuit, qubits: Sequence[cirq.Qid], dtype: "np.dtype | type" = np.complex64
+) -> CircuitTensors:
+    """Turn every operation of a resolved circuit into a tensor.
+
+    Args:
+        circuit: a circuit without symbols (see :func:`resolve_circuit`).
+        qubits: result order of the qubits (see :func:`resolve_qubit_order`).
+        dtype: complex dtype of the arrays.
+
+    Raises:
+        ValueError: an operation is a measurement, a channel, acts on qudits, or has
+            neither a unitary nor a decomposition.
+    """
+    position = {q: p for p, q in enumerate(qubits)}
+    wire = list(range(len(qubits)))
+    start = list(wire)
+    next_label = len(qubits)
+    arrays: list[np.ndarray] = []
+    indices: list[tuple[int, ...]] = []
+    scalar = 1.0 + 0j
+    cache: dict[Any, list[GateTensor]] = {}
+    for op in circuit.all_operations():
+        try:
+            key: Any = (op.gate, len(op.qubits)) if op.gate is not None else None
+            hash(key)
+        except TypeError:
+            key = None
+        tensors = cache.get(key) if key is not None else None
+        if tensors is None:
+            tensors = _unitary_tensors(op)
+            if key is not None and all(t.qubits == tuple(op.qubits) for t in tensors):
+                cache[key] = tensors
+        if key is not None and tensors is cache.get(key):
+            tensors = [GateTensor(tuple(op.qubits), t.data, t.diagonal) for t in tensors]
+        for t in tensors:
+            if not t.qubits:
+                scalar *= complex(t.data)
+                continue
+            pos = [position[q] for q in t.qubits]
+            if t.diagonal:
+                ix = tuple(wire[p] for p in pos)
+            else:
+                new = list(range(next_label, next_label + len(pos)))
+                next_label += len(pos)
+                ix = tuple(new) + tuple(wire[p] for p in pos)
+                for p, lab in zip(pos, new):
+                    wire[p] = lab
+            arrays.append(t.data.astype(dtype, copy=False))
+            indices.append(ix)
+    return CircuitTensors(list(qubits), start, list(wire), arrays, indices, scalar)
+
+
+def _with_ends(
+    ct: CircuitTensors, fixed: Mapping[int, int], open_positions: Sequence[int], dtype, initial: Sequence[int] | None
+) -> Network:
+    initial = initial or [0] * len(ct.start)
+    arrays = [np.asarray(_ONE if bit else _ZERO, dtype=dtype) for bit in initial] + list(ct.arrays)
+    indices = [(s,) for s in ct.start] + list(ct.indices)
+    for p, bit in fixed.items():
+        arrays.append(np.asarray(_ONE if bit else _ZERO, dtype=dtype))
+        indices.append((ct.end[p],))
+    return Network(arrays, indices, tuple(ct.end[p] for p in open_positions), ct.scalar)
+
+
+def open_network(
+    ct: CircuitTensors,
+    open_positions: Sequence[int] = (),
+    bits: Sequence[int] | None = None,
+    dtype=np.complex64,
+    initial: Sequence[int] | None = None,
+) -> Network:
+    """The network of ``C|initial>`` (default ``|0...0>``) with the qubits at
+    ``open_positions`` left open (in that order) and every other qubit ``p`` closed by
+    ``<bits[p]|``. With no open positions it is the amplitude ``<bits|C|initial>``.
+    Bits are in the order of ``ct.qubits``."""
+    open_set = set(open_positions)
+    fixed = {p: (bits[p] if bits is not None else 0) for p in range(len(ct.qubits)) if p not in open_set}
+    return _with_ends(ct, fixed, open_positions, dtype, initial)

@@ -1,0 +1,183 @@
+"""Tensor networks: arrays, index labels, output labels, and their simplification.
+
+A :class:`Network` is a closed or open einsum: ``result[output] = scalar * sum over
+all other labels of prod_t arrays[t][indices[t]]``. A label may appear in more than
+two tensors (a hyperedge, e.g. from diagonal gates sharing a wire). Labels are ints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+Label = int
+
+
+@dataclass
+class Network:
+    """A tensor network.
+
+    Attributes:
+        arrays: the tensors' data.
+        indices: the labels of each tensor's axes (no label twice in one tensor).
+        output: the labels left open, in result order (each must appear in some tensor).
+        scalar: a factor of the whole network (e.g. a global phase).
+    """
+
+    arrays: list[np.ndarray]
+    indices: list[tuple[Label, ...]]
+    output: tuple[Label, ...] = ()
+    scalar: complex = 1.0
+    _size_dict: dict[Label, int] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.arrays) != len(self.indices):
+            raise ValueError(f"{len(self.arrays)} arrays but {len(self.indices)} index tuples")
+        for a, ix in zip(self.arrays, self.indices):
+            if a.ndim != len(ix):
+                raise ValueError(f"array of shape {a.shape} labelled with {len(ix)} indices {ix}")
+            if len(set(ix)) != len(ix):
+                raise ValueError(f"tensor labels repeat an index: {ix}")
+
+    @property
+    def size_dict(self) -> dict[Label, int]:
+        """Dimension of every label (checked consistent across tensors)."""
+        if self._size_dict is None:
+            sizes: dict[Label, int] = {}
+            for a, ix in zip(self.arrays, self.indices):
+                for label, d in zip(ix, a.shape):
+                    if sizes.setdefault(label, d) != d:
+                        raise ValueError(f"index {label} has dimension {sizes[label]} and {d}")
+            missing = [o for o in self.output if o not in sizes]
+            if missing:
+                raise ValueError(f"output labels {missing} appear in no tensor")
+            self._size_dict = sizes
+        return self._size_dict
+
+    @property
+    def num_tensors(self) -> int:
+        return len(self.arrays)
+
+    def canonical(self) -> "Network":
+        """The same network with labels renamed ``0, 1, ...`` in order of first appearance.
+
+        Plans are made for, and run on, canonical networks, so a plan made for one
+        network runs on any network with the same ``structure_key``.
+        """
+        rename: dict[Label, int] = {}
+        indices = [tuple(rename.setdefault(i, len(rename)) for i in ix) for ix in self.indices]
+        return Network(list(self.arrays), indices, tuple(rename[o] for o in self.output), self.scalar)
+
+    def structure_key(self) -> str:
+        """A hash of the structure (labels up to renaming, shapes, dtype) but not the values.
+
+        Two networks with equal keys contract with the same plan.
+        """
+        rename: dict[Label, int] = {}
+        canon = [tuple(rename.setdefault(i, len(rename)) for i in ix) for ix in self.indices]
+        out = tuple(rename.get(o, -1) for o in self.output)
+        sizes = tuple(self.size_dict[i] for i in sorted(rename, key=rename.__getitem__))
+        dtype = str(self.arrays[0].dtype) if self.arrays else ""
+        return hashlib.sha1(repr((canon, out, sizes, dtype)).encode()).hexdigest()
+
+    def einsum_reference(self) -> np.ndarray:
+        """Contract with ``opt_einsum`` (an independent reference for tests on small networks)."""
+        import opt_einsum
+
+        labels = {lab: i for i, lab in enumerate(sorted({i for ix in self.indices for i in ix}))}
+        operands: list = []
+        for a, ix in zip(self.arrays, self.indices):
+            operands += [a, [labels[i] for i in ix]]
+        operands.append([labels[o] for o in self.output])
+        return self.scalar * np.asarray(opt_einsum.contract(*operands, optimize="greedy"))
+
+    def simplified(self) -> "Network":
+        """A copy with small tensors merged into their neighbours.
+
+        Repeatedly merges two tensors that share a label whenever the merged tensor
+        has no more axes than the larger of the two (a one-qubit gate into its
+        neighbour, a projector into a gate, two gates on the same pair of wires),
+        sums labels that only one tensor holds and the output does not, and folds
+        scalars into ``scalar``. The decisions depend on structure only, so two
+        networks with equal ``structure_key`` simplify to equal structures.
+        """
+        return _simplify(self)
+
+
+def _simplify(net: Network) -> Network:
+    arrays: dict[int, np.ndarray] = dict(enumerate(net.arrays))
+    indices: dict[int, tuple[Label, ...]] = dict(enumerate(net.indices))
+    output = set(net.output)
+    scalar = complex(net.scalar)
+    holders: dict[Label, set[int]] = {}
+    for t, ix in indices.items():
+        for i in ix:
+            holders.setdefault(i, set()).add(t)
+    next_id = len(arrays)
+
+    def remove(t: int) -> None:
+        for i in indices[t]:
+            holders[i].discard(t)
+        del arrays[t], indices[t]
+
+    def merged_labels(ts: Sequence[int]) -> tuple[Label, ...]:
+        members = set(ts)
+        seen: list[Label] = []
+        for t in ts:
+            for i in indices[t]:
+                if i not in seen and (i in output or holders[i] - members):
+                    seen.append(i)
+        return tuple(seen)
+
+    def merge(ts: Sequence[int]) -> int:
+        nonlocal next_id
+        out = merged_labels(ts)
+        alphabet = {lab: k for k, lab in enumerate({i for t in ts for i in indices[t]})}
+        operands: list = []
+        for t in ts:
+            operands += [arrays[t], [alphabet[i] for i in indices[t]]]
+        data = np.einsum(*operands, [alphabet[i] for i in out])
+        for t in ts:
+            remove(t)
+        new = next_id
+        next_id += 1
+        arrays[new], indices[new] = data, out
+        for i in out:
+            holders[i].add(new)
+        return new
+
+    queue = list(arrays)
+    while queue:
+        t = queue.pop()
+        if t not in arrays:
+            continue
+        if not indices[t]:  # a scalar tensor
+            scalar *= complex(arrays[t])
+            remove(t)
+            continue
+        # sum labels held by t alone and not open
+        lonely = [i for i in indices[t] if len(holders[i]) == 1 and i not in output]
+        if lonely:
+            queue.append(merge([t]))
+            continue
+        rank = len(indices[t])
+        neighbours = sorted({n for i in indices[t] for n in holders[i] if n != t})
+        best = None
+        for n in neighbours:
+            r = len(merged_labels([t, n]))
+            if r <= max(rank, len(indices[n])):
+                key = (r, len(indices[n]), n)
+                if best is None or key < best[0]:
+                    best = (key, n)
+        if best is not None:
+            queue.append(merge([best[1], t]))
+    order = sorted(arrays)
+    return Network(
+        arrays=[arrays[t] for t in order],
+        indices=[indices[t] for t in order],
+        output=net.output,
+        scalar=scalar,
+    )

@@ -1,0 +1,328 @@
+"""Contraction plans: an order of pairwise contractions under a memory budget.
+
+A :class:`Plan` is computed from a network's *structure* only (labels, shapes, dtype),
+so it is cached and reused when only the values change (other parameters, another
+bitstring). Path search: cotengra's greedy optimizer first; when its contraction
+would take more than a moment, cotengra's hyper-optimizer (kahypar + greedy, with
+subtree reconfiguration and slicing inside every trial) searches for at most as long
+as the best contraction found would take to run, capped by ``search_time``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from .gemm import GemmSpec, LoweredStep, lower_pair
+from .network import Network
+
+#: Rough contraction rate (real flop/s) of one small machine, used only to decide how
+#: long a path search is worth: never longer than the contraction it would save.
+ASSUMED_FLOP_RATE = 2e10
+#: Below this many flops the greedy path is used as is.
+GREEDY_ENOUGH_FLOPS = 1e9
+DEFAULT_SEARCH_TIME = 30.0
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pairwise contraction: SSA ids of its operands (inputs are ``0..n-1``, step
+    ``s`` produces ``n + s``) and its lowering to a GEMM."""
+
+    left: int
+    right: int
+    lowered: LoweredStep
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to contract a network: order, slicing, and what it costs.
+
+    Labels are the network's canonical labels (``Network.canonical``).
+
+    Attributes:
+        inputs: labels of every input tensor after slicing (sliced labels removed).
+        output: labels of the result, in order.
+        size_dict: dimension of every label (sliced ones included).
+        sliced: labels fixed per slice; the result is the sum over all their values.
+        steps: the pairwise contractions of one slice.
+        final_perm: permutation from the last step's labels to ``output``.
+        flops: real floating-point operations of the whole contraction, all slices
+            (8 per complex multiply-add).
+        largest_intermediate_bytes: the largest tensor any step produces (one slice).
+        peak_bytes: the most bytes live at once in one slice: inputs not yet used,
+            intermediates, and the permuted copies of a step's operands.
+        memory_budget: the bound on every intermediate this plan was made under.
+        n_slices: number of slices.
+        search_seconds: time spent finding the plan.
+        method: which optimizer produced the order.
+        itemsize: bytes per element (8 for complex64).
+    """
+
+    inputs: tuple[tuple[int, ...], ...]
+    output: tuple[int, ...]
+    size_dict: Mapping[int, int]
+    sliced: tuple[int, ...]
+    steps: tuple[Step, ...]
+    final_perm: tuple[int, ...]
+    flops: int
+    largest_intermediate_bytes: int
+    peak_bytes: int
+    memory_budget: int
+    n_slices: int
+    search_seconds: float
+    method: str
+    itemsize: int
+    tree: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def width(self) -> float:
+        """log2 of the largest intermediate's element count (cotengra's 'width')."""
+        return math.log2(max(1, self.largest_intermediate_bytes // self.itemsize))
+
+    @property
+    def gemms(self) -> list[GemmSpec]:
+        """The GEMM of every step of one slice."""
+        return [s.lowered.gemm for s in self.steps]
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.inputs)
+
+    def report(self) -> str:
+        """A few lines for a person: cost, memory, slicing, search."""
+        lines = [
+            f"contraction of {self.n_inputs} tensors in {len(self.steps)} GEMM steps ({self.method})",
+            f"  flops              {self.flops:.3e} (real, all slices)",
+            f"  width              {self.width:.1f} (log2 elements of the largest intermediate)",
+            f"  largest tensor     {_fmt_bytes(self.largest_intermediate_bytes)}",
+            f"  peak memory        {_fmt_bytes(self.peak_bytes)} per slice",
+            f"  memory budget      {_fmt_bytes(self.memory_budget)}",
+            f"  slices             {self.n_slices} (sliced indices: {len(self.sliced)})",
+            f"  search time        {self.search_seconds:.3f} s",
+        ]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+
+def _fmt_bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+    raise AssertionError  # unreachable
+
+
+_cache: "OrderedDict[tuple, Plan]" = OrderedDict()
+_cache_lock = threading.Lock()
+_cache_stats = {"hits": 0, "misses": 0}
+
+
+def cache_info() -> dict[str, int]:
+    """Plan cache counters: ``hits``, ``misses``, ``size``."""
+    with _cache_lock:
+        return {**_cache_stats, "size": len(_cache)}
+
+
+def clear_cache() -> None:
+    """Forget every cached plan (and zero the counters)."""
+    with _cache_lock:
+        _cache.clear()
+        _cache_stats.update(hits=0, misses=0)
+
+
+def plan_network(
+    network: Network,
+    *,
+    memory_budget: int,
+    optimize: "str | Any | None" = None,
+    search_time: float | None = None,
+    progress: bool = False,
+) -> Plan:
+    """Find (or fetch from the cache) a plan for a canonical network.
+
+    Args:
+        network: a network in canonical form (``Network.canonical()``).
+        memory_budget: bytes any intermediate may take; the plan slices to meet it.
+        optimize: ``None`` (automatic), ``"greedy"``, ``"hyper"``, or a cotengra
+            optimizer object (not cached).
+        search_time: most seconds a hyper search may take (default 30).
+        progress: show cotengra's progress bar during a hyper search.
+
+    Raises:
+        ValueError: the budget is below what any slicing can reach (the message gives
+            the figures), or ``optimize`` is not understood.
+        TypeError: ``memory_budget`` is not a positive int.
+    """
+    if isinstance(memory_budget, bool) or not isinstance(memory_budget, int):
+        raise TypeError(f"max_memory must be an int number of bytes, not {type(memory_budget).__name__}")
+    if memory_budget <= 0:
+        raise ValueError(f"max_memory must be positive, got {memory_budget}")
+    if optimize is not None and isinstance(optimize, str) and optimize not in ("greedy", "hyper"):
+        raise ValueError(f"optimize must be None, 'greedy', 'hyper' or a cotengra optimizer, not {optimize!r}")
+    itemsize = network.arrays[0].dtype.itemsize if network.arrays else 8
+    key = None
+    if optimize is None or isinstance(optimize, str):
+        key = (network.structure_key(), memory_budget, optimize, search_time)
+        with _cache_lock:
+            if key in _cache:
+                _cache.move_to_end(key)
+                _cache_stats["hits"] += 1
+                return _cache[key]
+            _cache_stats["misses"] += 1
+    plan = _search(network, memory_budget, itemsize, optimize, search_time, progress)
+    if key is not None:
+        with _cache_lock:
+            _cache[key] = plan
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return plan
+
+
+def _search(network: Network, budget: int, itemsize: int, optimize, search_time, progress) -> Plan:
+    import cotengra as ctg
+
+    t0 = time.perf_counter()
+    sizes = network.size_dict
+    inputs = [tuple(ix) for ix in network.indices]
+    output = tuple(network.output)
+    target = budget // itemsize
+    out_elems = math.prod(sizes[o] for o in output)
+    if out_elems > target:
+        raise ValueError(
+            f"the result alone takes {out_elems * itemsize} bytes, over the memory budget of {budget} bytes; "
+            f"raise max_memory to at least {out_elems * itemsize} or leave fewer qubits open"
+        )
+
+    if len(inputs) <= 1:
+        return _build(network, None, (), budget, itemsize, time.perf_counter() - t0, "trivial")
+
+    if optimize is None or optimize == "greedy":
+        tree = ctg.array_contract_tree(inputs, output, sizes, optimize="greedy")
+        method = "greedy"
+    else:
+        tree = None
+        method = ""
+    want_hyper = optimize == "hyper" or not isinstance(optimize, (str, type(None)))
+    if optimize is None and _score(tree) > GREEDY_ENOUGH_FLOPS:
+        want_hyper = True
+    if want_hyper:
+        cap = DEFAULT_SEARCH_TIME if search_time is None else float(search_time)
+        tree, method = _hyper(ctg, inputs, output, sizes, target, optimize, cap, progress, t0, tree)
+
+    if tree.max_size() > target:
+        tree = tree.slice_and_reconfigure(target_size=target, allow_outer=False)
+        method += "+sliced"
+    if tree.max_size() > target:
+        need = int(tree.max_size()) * itemsize
+        raise ValueError(
+            f"no slicing found that fits the memory budget of {budget} bytes: the largest intermediate "
+            f"still takes {need} bytes after slicing {len(tree.sliced_inds)} indices; "
+            f"a max_memory of at least {need} bytes would work"
+        )
+    sliced = tuple(tree.sliced_inds)
+    return _build(network, tree, sliced, budget, itemsize, time.perf_counter() - t0, method)
+
+
+def _hyper(ctg, inputs, output, sizes, target, optimize, cap, progress, t0, greedy_tree):
+    """Hyper-optimize in rounds until the search has taken as long as the best
+    contraction found would take to run (at ``ASSUMED_FLOP_RATE``), or ``cap`` seconds."""
+    if isinstance(optimize, str) or optimize is None:
+        opt = ctg.HyperOptimizer(
+            methods=["greedy", "kahypar"],
+            minimize="combo",
+            max_repeats=8,
+            parallel=False,
+            reconf_opts={},
+            slicing_reconf_opts={"target_size": target, "allow_outer": False},
+            progbar=progress,
+        )
+        rounds = 256
+    else:
+        opt, rounds = optimize, 1
+    best = None
+    for _ in range(rounds):
+        tree = opt.search(inputs, output, sizes)
+        best = tree
+        elapsed = time.perf_counter() - t0
+        if elapsed > cap or elapsed > _score(tree) / ASSUMED_FLOP_RATE:
+            break
+    if greedy_tree is not None and greedy_tree.max_size() <= target and _score(greedy_tree) < _score(best):
+        return greedy_tree, "greedy"
+    return best, "hyper(kahypar,greedy)"
+
+
+def _score(tree) -> float:
+    """Real flops of a cotengra tree, all slices (cotengra counts multiply-adds)."""
+    return 8.0 * float(tree.total_flops())
+
+
+def _build(network: Network, tree, sliced: Sequence[int], budget: int, itemsize: int, seconds: float, method: str) -> Plan:
+    sizes = network.size_dict
+    sliced_set = set(sliced)
+    inputs = tuple(tuple(i for i in ix if i not in sliced_set) for ix in network.indices)
+    output = tuple(network.output)
+    n_slices = math.prod(sizes[i] for i in sliced)
+    ssa_path = tree.get_ssa_path() if tree is not None else []
+
+    labels: list[tuple[int, ...]] = list(inputs)
+    live_bytes = {t: math.prod(sizes[i] for i in ix) * itemsize for t, ix in enumerate(inputs)}
+    holders: dict[int, int] = {}
+    for ix in inputs:
+        for i in ix:
+            holders[i] = holders.get(i, 0) + 1
+    out_set = set(output)
+    steps: list[Step] = []
+    largest = max(live_bytes.values(), default=itemsize)
+    peak = sum(live_bytes.values())
+    flops = 0
+    for left, right in ssa_path:
+        a, b = labels[left], labels[right]
+        keep = set()
+        for i in set(a) | set(b):
+            remaining = holders[i] - (i in a) - (i in b)
+            if remaining > 0 or i in out_set:
+                keep.add(i)
+        lowered = lower_pair(a, b, keep, sizes)
+        for i in set(a) | set(b):
+            holders[i] -= (i in a) + (i in b)
+        for i in lowered.out:
+            holders[i] += 1
+        labels.append(lowered.out)
+        out_bytes = math.prod(lowered.out_shape) * itemsize
+        current = sum(live_bytes.values())
+        # the permuted copies of both operands plus the product exist at once
+        peak = max(peak, current + live_bytes[left] + live_bytes[right] + out_bytes)
+        del live_bytes[left], live_bytes[right]
+        live_bytes[len(labels) - 1] = out_bytes
+        largest = max(largest, out_bytes)
+        flops += lowered.gemm.flops
+        steps.append(Step(left, right, lowered))
+    final = labels[-1] if labels else ()
+    if sorted(final) != sorted(output):
+        raise AssertionError(f"plan ends with labels {final}, expected {output}")
+    return Plan(
+        inputs=inputs,
+        output=output,
+        size_dict=dict(sizes),
+        sliced=tuple(sliced),
+        steps=tuple(steps),
+        final_perm=tuple(final.index(o) for o in output),
+        flops=flops * n_slices,
+        largest_intermediate_bytes=largest,
+        peak_bytes=peak,
+        memory_budget=budget,
+        n_slices=n_slices,
+        search_seconds=seconds,
+        method=method,
+        itemsize=itemsize,
+        tree=tree,
+    )
+
