@@ -83,7 +83,7 @@ class GateTensor:
 
 def _unitary_tensors(op: cirq.Operation, depth: int = 0) -> list[GateTensor]:
     if depth > 50:
-        raise ValueError(f"operation {op!r} decomposes without end")
+        raise ValueError(f"operation {op} decomposes without end")
     shape = cirq.qid_shape(op)
     if any(d != 2 for d in shape):
         raise ValueError(f"operation {op} acts on a {max(shape)}-level qudit; qtn simulates qubits only")
@@ -107,7 +107,7 @@ def _unitary_tensors(op: cirq.Operation, depth: int = 0) -> list[GateTensor]:
         raise ValueError(f"operation {op} is a noise channel, not a unitary; amplitudes of noisy circuits are not defined")
     parts = cirq.decompose_once(op, default=None)
     if parts is None:
-        raise ValueError(f"operation {op!r} has no unitary and no decomposition qtn can use")
+        raise ValueError(f"operation {op} has no unitary and no decomposition qtn can use")
     return [t for part in parts for t in _unitary_tensors(part, depth + 1)]
 
 

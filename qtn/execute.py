@@ -31,7 +31,7 @@ def sliced_inputs(network: Network, plan: Plan, slice_index: int) -> Iterator[np
     for array, labels in zip(network.arrays, network.indices):
         if values and any(i in values for i in labels):
             key = tuple(values.get(i, slice(None)) for i in labels)
-            yield np.ascontiguousarray(array[key])
+            yield np.array(array[key], order="C")  # np.array keeps a 0-d result 0-d
         else:
             yield array
 

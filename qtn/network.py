@@ -87,6 +87,8 @@ class Network:
         """Contract with ``opt_einsum`` (an independent reference for tests on small networks)."""
         import opt_einsum
 
+        if not self.arrays:
+            return np.asarray(self.scalar)
         labels = {lab: i for i, lab in enumerate(sorted({i for ix in self.indices for i in ix}))}
         operands: list = []
         for a, ix in zip(self.arrays, self.indices):

@@ -26,6 +26,8 @@ ASSUMED_FLOP_RATE = 2e10
 #: Below this many flops the greedy path is used as is.
 GREEDY_ENOUGH_FLOPS = 1e9
 DEFAULT_SEARCH_TIME = 30.0
+#: More slices than this is refused as a budget no useful slicing can meet.
+MAX_SLICES = 2**32
 _CACHE_SIZE = 256
 
 
@@ -200,12 +202,18 @@ def _search(network: Network, budget: int, itemsize: int, optimize, search_time,
             f"the result alone takes {out_elems * itemsize} bytes, over the memory budget of {budget} bytes; "
             f"raise max_memory to at least {out_elems * itemsize} or leave fewer qubits open"
         )
+    largest_input = max((math.prod(sizes[i] for i in ix) for ix in inputs), default=1)
+    if largest_input > target:
+        raise ValueError(
+            f"an input tensor takes {largest_input * itemsize} bytes, over the memory budget of {budget} bytes; "
+            f"a max_memory of at least {largest_input * itemsize} bytes is needed"
+        )
 
     if len(inputs) <= 1:
         return _build(network, None, (), budget, itemsize, time.perf_counter() - t0, "trivial")
 
     if optimize is None or optimize == "greedy":
-        tree = ctg.array_contract_tree(inputs, output, sizes, optimize="greedy")
+        tree = ctg.array_contract_tree(inputs, output, sizes, optimize="greedy", canonicalize=False)
         method = "greedy"
     else:
         tree = None
@@ -226,6 +234,12 @@ def _search(network: Network, budget: int, itemsize: int, optimize, search_time,
             f"no slicing found that fits the memory budget of {budget} bytes: the largest intermediate "
             f"still takes {need} bytes after slicing {len(tree.sliced_inds)} indices; "
             f"a max_memory of at least {need} bytes would work"
+        )
+    if tree.nslices > MAX_SLICES:
+        raise ValueError(
+            f"meeting the memory budget of {budget} bytes takes {tree.nslices:.3g} slices (more than "
+            f"{MAX_SLICES}); raise max_memory (a max_memory of at least {budget * 64} bytes would "
+            "cut the slices by ~64x)"
         )
     sliced = tuple(tree.sliced_inds)
     return _build(network, tree, sliced, budget, itemsize, time.perf_counter() - t0, method)
