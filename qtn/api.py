@@ -37,6 +37,8 @@ class RunOptions:
     optimize: Any = None
     search_time: float | None = None
     progress: bool = False
+    executor: Any = None
+    checkpoint: Any = None
 
 
 def run_options(
@@ -46,6 +48,8 @@ def run_options(
     optimize: Any = None,
     search_time: float | None = None,
     progress: bool | None = None,
+    executor: Any = None,
+    checkpoint: Any = None,
 ) -> RunOptions:
     """Validate the keyword arguments every entry point shares.
 
@@ -72,7 +76,7 @@ def run_options(
         raise ValueError(f"search_time must be a non-negative number of seconds, got {search_time!r}")
     if progress is None:
         progress = sys.stderr.isatty()
-    return RunOptions(be, budget, dt, optimize, search_time, bool(progress))
+    return RunOptions(be, budget, dt, optimize, search_time, bool(progress), executor, checkpoint)
 
 
 def parse_bitstring(bitstring: Any, n: int) -> tuple[int, ...]:
@@ -118,7 +122,9 @@ def plan_and_contract(network: Network, opts: RunOptions) -> tuple[np.ndarray, P
     net = network.simplified().canonical()
     plan = plan_network(net, memory_budget=opts.max_memory, optimize=opts.optimize,
                         search_time=opts.search_time, progress=opts.progress)
-    return contract(net, plan, opts.backend, progress=opts.progress).astype(opts.dtype, copy=False), plan
+    result = contract(net, plan, opts.backend, progress=opts.progress, executor=opts.executor,
+                      checkpoint=opts.checkpoint)
+    return result.astype(opts.dtype, copy=False), plan
 
 
 def amplitudes_of(ct: CircuitTensors, bitstrings: Sequence[Any], opts: RunOptions) -> np.ndarray:

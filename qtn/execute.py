@@ -7,8 +7,7 @@ and the host sums the slices.
 
 from __future__ import annotations
 
-import math
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -64,6 +63,8 @@ def contract(
     *,
     progress: bool = False,
     slices: Sequence[int] | None = None,
+    executor: Any = None,
+    checkpoint: Any = None,
 ) -> np.ndarray:
     """Contract a canonical network with ``plan`` on ``backend``, summing all slices.
 
@@ -73,10 +74,14 @@ def contract(
         backend: where the GEMMs run.
         progress: show a progress bar over slices (when there is more than one).
         slices: run only these slice numbers (default: all).
+        executor: where slices run; only ``None`` (serial, here) is supported yet.
+        checkpoint: a folder for resumable runs; not supported yet.
 
     Returns:
         The result array with axes in ``plan.output`` order, times ``network.scalar``.
     """
+    if executor is not None or checkpoint is not None:
+        raise ValueError("executor= and checkpoint= are not supported yet; leave them None (serial)")
     indices = range(plan.n_slices) if slices is None else slices
     total: np.ndarray | None = None
     bar = None
@@ -96,7 +101,3 @@ def contract(
     assert total is not None
     return total * np.asarray(network.scalar, dtype=total.dtype)
 
-
-def contraction_bytes(plan: Plan) -> int:
-    """Bytes of one slice's inputs (what is uploaded per slice)."""
-    return sum(math.prod(plan.size_dict[i] for i in ix) for ix in plan.inputs) * plan.itemsize

@@ -223,7 +223,8 @@ def _search(network: Network, budget: int, itemsize: int, optimize, search_time,
         want_hyper = True
     if want_hyper:
         cap = DEFAULT_SEARCH_TIME if search_time is None else float(search_time)
-        tree, method = _hyper(ctg, inputs, output, sizes, target, optimize, cap, progress, t0, tree)
+        needs_slicing = tree is None or tree.max_size() > target
+        tree, method = _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, tree)
 
     if tree.max_size() > target:
         tree = tree.slice_and_reconfigure(target_size=target, allow_outer=False)
@@ -245,17 +246,20 @@ def _search(network: Network, budget: int, itemsize: int, optimize, search_time,
     return _build(network, tree, sliced, budget, itemsize, time.perf_counter() - t0, method)
 
 
-def _hyper(ctg, inputs, output, sizes, target, optimize, cap, progress, t0, greedy_tree):
+def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, greedy_tree):
     """Hyper-optimize in rounds until the search has taken as long as the best
     contraction found would take to run (at ``ASSUMED_FLOP_RATE``), or ``cap`` seconds."""
     if isinstance(optimize, str) or optimize is None:
+        # slice inside every trial only when the budget bites: slicing trees that
+        # already fit would cost flops for nothing.
+        slicing = {"target_size": target, "allow_outer": False} if needs_slicing else None
         opt = ctg.HyperOptimizer(
             methods=["greedy", "kahypar"],
             minimize="combo",
-            max_repeats=8,
+            max_repeats=4,
             parallel=False,
             reconf_opts={},
-            slicing_reconf_opts={"target_size": target, "allow_outer": False},
+            slicing_reconf_opts=slicing,
             progbar=progress,
         )
         rounds = 256
