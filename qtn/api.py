@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import sys
@@ -232,9 +233,18 @@ def plan(
     optimize: Any = None,
     search_time: float | None = None,
     progress: bool | None = None,
+    board: str | None = None,
+    on_chip: bool = False,
 ) -> Plan:
     """The contraction plan of one amplitude (or, with ``open_qubits``, of the batch
-    of amplitudes over those qubits). Takes the keywords of :func:`amplitudes`.
+    of amplitudes over those qubits). Takes the keywords of :func:`amplitudes`, and:
+
+    Args:
+        board: plan for an FPGA board (``qtn.boards.available_boards()``): unless
+            ``max_memory`` is given, intermediates are bounded by the board's off-chip
+            memory, and the plan carries its modelled board time (``plan.board_time``).
+        on_chip: with ``board``, bound every intermediate by the board's on-chip
+            budget instead (``qtn.boards.on_chip_budget_bytes``), slicing as needed.
 
     Symbols need not be resolved: they are set to 0 for planning, since a plan
     depends only on the circuit's structure (a symbol that makes a gate the identity
@@ -243,6 +253,13 @@ def plan(
     Returns:
         The :class:`Plan`, with ``flops``, ``width``, ``n_slices``, ``peak_bytes``, ... and ``report()``.
     """
+    if on_chip and board is None:
+        raise ValueError("on_chip=True needs a board, e.g. board='u280'")
+    if board is not None and max_memory is None:
+        from . import boards
+
+        profile = boards.load_board(board)
+        max_memory = boards.on_chip_budget_bytes(profile, dtype) if on_chip else profile.off_chip.size_bytes
     opts = run_options(backend, max_memory, dtype, optimize, search_time, progress)
     if param_resolver is None and isinstance(circuit, cirq.AbstractCircuit) and cirq.is_parameterized(circuit):
         param_resolver = {name: 0.0 for name in cirq.parameter_names(circuit)}
@@ -252,5 +269,18 @@ def plan(
     if unknown:
         raise ValueError(f"open_qubits holds {unknown[0]}, which is not a qubit of the circuit")
     net = open_network(ct, [position[q] for q in open_qubits], None, opts.dtype).simplified().canonical()
-    return plan_network(net, memory_budget=opts.max_memory, optimize=opts.optimize,
-                        search_time=opts.search_time, progress=opts.progress)
+    result = plan_network(net, memory_budget=opts.max_memory, optimize=opts.optimize,
+                          search_time=opts.search_time, progress=opts.progress)
+    if board is not None:
+        result = dataclasses.replace(result, board_time=_board_time(result, board, opts.dtype))
+    return result
+
+
+def _board_time(p: Plan, board: str, dtype: np.dtype):
+    """The modelled time of a plan on a board: every slice uploads its inputs and
+    downloads its result over PCIe."""
+    from .board_time import modelled_time
+
+    bytes_in = sum(math.prod(p.size_dict[i] for i in ix) for ix in p.inputs) * p.itemsize
+    bytes_out = math.prod(p.size_dict[o] for o in p.output) * p.itemsize
+    return modelled_time(p.gemms, p.n_slices, bytes_in, bytes_out, board, dtype)

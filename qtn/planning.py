@@ -64,6 +64,8 @@ class Plan:
         search_seconds: time spent finding the plan.
         method: which optimizer produced the order.
         itemsize: bytes per element (8 for complex64).
+        board_time: for a plan made for an FPGA board, its modelled (not measured)
+            time there (a ``qtn.board_time.BoardTime``); otherwise None.
     """
 
     inputs: tuple[tuple[int, ...], ...]
@@ -81,6 +83,7 @@ class Plan:
     method: str
     itemsize: int
     tree: Any = field(default=None, compare=False, repr=False)
+    board_time: Any = field(default=None, compare=False)
 
     @property
     def width(self) -> float:
@@ -108,6 +111,8 @@ class Plan:
             f"  slices             {self.n_slices} (sliced indices: {len(self.sliced)})",
             f"  search time        {self.search_seconds:.3f} s",
         ]
+        if self.board_time is not None:
+            lines.append(f"  board              {self.board_time.report()}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -259,7 +264,7 @@ def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, pro
             max_repeats=4,
             parallel=False,
             reconf_opts={},
-            slicing_reconf_opts=slicing,
+            slicing_opts=slicing,
             progbar=progress,
         )
         rounds = 256
