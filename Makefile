@@ -11,6 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[test,opencl,dask]'
+	scripts/ensure-opencl.sh $(PY)
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed

@@ -1,0 +1,282 @@
+/* Complex GEMM and N-d permutation kernels for qtn's OpenCL backend.
+ *
+ * Complex numbers are interleaved (REAL2 = float2 / double2), exactly numpy's
+ * complex64 / complex128 memory layout, so host arrays upload without conversion.
+ *
+ * Build-time macros (passed with -D):
+ *   REAL            float or double (double needs cl_khr_fp64)
+ *   TILE_M, TILE_N  rows / columns of C computed by one work-group
+ *   TILE_K          depth of the A and B tiles staged in local memory per step
+ *   WPT_M, WPT_N    outputs per work-item and pass along m and n (register blocking)
+ *   WG_M, WG_N      work-group shape (default TILE_M / WPT_M and TILE_N / WPT_N:
+ *                   one pass covers the tile); TILE_M % (WG_M * WPT_M) == 0 and
+ *                   TILE_N % (WG_N * WPT_N) == 0
+ *   VW              explicit vector width along n inside a work-item (default 1)
+ *   MAX_DIMS        most dims of a permutation (default 32)
+ *   PERMUTE_ROWS    output rows one permute work-item copies (default 16)
+ * The GEMM work-group is (WG_N, WG_M, 1); dimension 0 runs along n so that
+ * neighbouring work-items (the lanes a CPU runtime vectorises over, or a GPU warp)
+ * read neighbouring columns of B and write neighbouring columns of C.
+ */
+
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+#ifndef REAL
+#define REAL float
+#endif
+#define PASTE_(a, b) a##b
+#define PASTE(a, b) PASTE_(a, b)
+#define REAL2 PASTE(REAL, 2)
+
+#ifndef MAX_DIMS
+#define MAX_DIMS 32 /* most dims of a permutation */
+#endif
+#ifndef PERMUTE_ROWS
+#define PERMUTE_ROWS 16 /* output rows one permute work-item copies */
+#endif
+
+/* ---------------------------------------------------------------- permute */
+
+/* Output dims in output order: their sizes and the source stride (in elements)
+ * of each. Passed by value, so no metadata buffer crosses the bus. */
+typedef struct {
+    long shape[MAX_DIMS];
+    long stride[MAX_DIMS];
+} perm_t;
+
+/* dst (C-contiguous, shape p.shape) = src viewed through p.stride.
+ *
+ * The output is seen as rows x n_inner, where a row runs over the last inner_dims
+ * output dims (chosen by the host to hold enough elements for a vector of
+ * work-items even when those dims are tiny). Dim 0 of the NDRange indexes within a
+ * row, so neighbouring work-items write neighbouring elements; dim 1 picks a block
+ * of PERMUTE_ROWS rows. Each work-item splits its in-row index once, then steps
+ * from row to row with one modulo per row, so the index divisions are not paid per
+ * element. */
+__kernel void permute(__global const REAL2 *restrict src,
+                      __global REAL2 *restrict dst,
+                      const int ndim, const int inner_dims,
+                      const long n_inner, const long n_rows, const perm_t p)
+{
+    const long j = get_global_id(0);
+    const long row0 = (long)get_global_id(1) * PERMUTE_ROWS;
+    if (j >= n_inner || row0 >= n_rows)
+        return;
+    const int outer = ndim - inner_dims; /* dims that index the rows; the host keeps >= 1 */
+
+    long r = j, in_row = 0;
+    for (int d = ndim - 1; d >= outer; --d) {
+        const long q = r / p.shape[d];
+        in_row += (r - q * p.shape[d]) * p.stride[d];
+        r = q;
+    }
+    r = row0;
+    long off = 0;
+    for (int d = outer - 1; d >= 0; --d) {
+        const long q = r / p.shape[d];
+        off += (r - q * p.shape[d]) * p.stride[d];
+        r = q;
+    }
+
+    const long row_end = min(row0 + PERMUTE_ROWS, n_rows);
+    for (long row = row0; row < row_end; ++row) {
+        dst[row * n_inner + j] = src[off + in_row];
+        /* odometer: step the last outer dim, carrying while a dim wraps */
+        long q = row + 1;
+        int d = outer - 1;
+        off += p.stride[d];
+        while (d > 0 && q % p.shape[d] == 0) {
+            off -= p.shape[d] * p.stride[d];
+            q /= p.shape[d];
+            off += p.stride[--d];
+        }
+    }
+}
+
+/* ------------------------------------------------------------------- GEMM */
+
+#if !defined(TILE_M) || !defined(TILE_N) || !defined(TILE_K) || !defined(WPT_M) || !defined(WPT_N)
+#error "TILE_M, TILE_N, TILE_K, WPT_M and WPT_N must be defined with -D"
+#endif
+#if TILE_M <= 0 || TILE_N <= 0 || TILE_K <= 0 || WPT_M <= 0 || WPT_N <= 0
+#error "TILE_M, TILE_N, TILE_K, WPT_M and WPT_N must be positive integers"
+#endif
+
+/* Work-group shape; by default one pass covers the tile (GPU style). Fewer
+ * work-items make each one loop over several WPT_M x WPT_N blocks of the tile. */
+#ifndef WG_M
+#define WG_M (TILE_M / WPT_M)
+#endif
+#ifndef WG_N
+#define WG_N (TILE_N / WPT_N)
+#endif
+#if WG_M <= 0 || WG_N <= 0 || TILE_M % (WG_M * WPT_M) != 0 || TILE_N % (WG_N * WPT_N) != 0
+#error "TILE_M must be a multiple of WG_M * WPT_M and TILE_N a multiple of WG_N * WPT_N"
+#endif
+#define PASS_M (TILE_M / (WG_M * WPT_M))
+#define PASS_N (TILE_N / (WG_N * WPT_N))
+#define WG_SIZE (WG_M * WG_N)
+
+/* VW: explicit vector width along n inside a work-item (1, 2, 4, 8 or 16). Runtimes
+ * that vectorise across work-items well (Intel's CPU runtime, GPUs) want VW 1;
+ * PoCL wants the SIMD spelled out. */
+#ifndef VW
+#define VW 1
+#endif
+#if WPT_N % VW != 0
+#error "WPT_N must be a multiple of VW"
+#endif
+#define VPT_N (WPT_N / VW) /* vectors per work-item along n */
+#if VW == 1
+#define REALV REAL
+#define VLOAD(p) (*(p))
+#define VSTORE(x, p) (*(p) = (x))
+#else
+#define REALV PASTE(REAL, VW)
+#define VLOAD(p) PASTE(vload, VW)(0, p)
+#define VSTORE(x, p) PASTE(vstore, VW)(x, 0, p)
+#endif
+
+/* Write a work-item's WPT_M x WPT_N block (first row r0, first column c0) into C,
+ * skipping elements outside the M x N matrix. */
+void store_block(__global REAL2 *restrict C, const int M, const int N, const int r0, const int c0,
+                 REALV acc_re[WPT_M][VPT_N], REALV acc_im[WPT_M][VPT_N])
+{
+#pragma unroll
+    for (int wm = 0; wm < WPT_M; ++wm) {
+        const int gr = r0 + wm * WG_M;
+#pragma unroll
+        for (int v = 0; v < VPT_N; ++v) {
+            REAL re[VW], im[VW];
+            VSTORE(acc_re[wm][v], re);
+            VSTORE(acc_im[wm][v], im);
+            for (int u = 0; u < VW; ++u) {
+                const int gc = c0 + v * WG_N * VW + u;
+                if (gr < M && gc < N)
+                    C[(long)gr * N + gc] = (REAL2)(re[u], im[u]);
+            }
+        }
+    }
+}
+
+/* C[b] = A[b] @ B[b] for b = batch0 + get_global_id(2), A[b] (M, K), B[b] (K, N),
+ * C[b] (M, N), all row-major. a_batch / b_batch are batch strides in elements (0
+ * broadcasts one matrix over the batch). group_m0 / batch0 let the host split a
+ * large product into several launches. Sizes need not be tile multiples: tile loads
+ * outside the matrices read zeros and stores outside C are skipped, so no padded
+ * copies exist.
+ *
+ * With one pass (PASS_M == PASS_N == 1) the accumulators stay in registers for the
+ * whole K loop. With several, a work-item cannot hold them all, so it adds each
+ * TILE_K panel's contribution into C (read once per panel, like BLAS micro-kernels):
+ * cheap on a CPU, where a work-group of one work-item needs no barrier at all. */
+__kernel __attribute__((reqd_work_group_size(WG_N, WG_M, 1)))
+void cgemm(const int M, const int N, const int K,
+           const int group_m0, const long batch0,
+           __global const REAL2 *restrict A, const long a_batch,
+           __global const REAL2 *restrict B, const long b_batch,
+           __global REAL2 *restrict C)
+{
+    /* A is kept interleaved: all lanes of a row read the same element (a broadcast).
+     * B is split into real and imaginary planes, so that consecutive columns are one
+     * plain vector load per plane instead of a strided gather. */
+    __local REAL2 As[TILE_M][TILE_K];
+    __local REAL Bre[TILE_K][TILE_N];
+    __local REAL Bim[TILE_K][TILE_N];
+
+    const int tn = get_local_id(0);
+    const int tm = get_local_id(1);
+    const int tid = tm * WG_N + tn;
+    const int n0 = get_group_id(0) * TILE_N;
+    const int m0 = (group_m0 + (int)get_group_id(1)) * TILE_M;
+    const long batch = batch0 + get_global_id(2);
+    A += batch * a_batch;
+    B += batch * b_batch;
+    C += batch * (long)M * N;
+
+    /* In pass (pm, pn) work-item (tn, tm) owns rows pm * WG_M * WPT_M + tm + wm * WG_M
+     * and the VW-wide column groups at pn * WG_N * WPT_N + (v * WG_N + tn) * VW. */
+    REALV acc_re[WPT_M][VPT_N];
+    REALV acc_im[WPT_M][VPT_N];
+#if PASS_M * PASS_N == 1
+#pragma unroll
+    for (int wm = 0; wm < WPT_M; ++wm)
+#pragma unroll
+        for (int v = 0; v < VPT_N; ++v)
+            acc_re[wm][v] = acc_im[wm][v] = 0;
+#endif
+
+    for (int k0 = 0; k0 < K; k0 += TILE_K) {
+        /* Stage the tiles; every work-item copies an equal share. */
+        for (int i = tid; i < TILE_M * TILE_K; i += WG_SIZE) {
+            const int r = i / TILE_K, c = i % TILE_K;
+            const int gr = m0 + r, gc = k0 + c;
+            As[r][c] = (gr < M && gc < K) ? A[(long)gr * K + gc] : (REAL2)(0);
+        }
+        for (int i = tid; i < TILE_K * TILE_N; i += WG_SIZE) {
+            const int r = i / TILE_N, c = i % TILE_N;
+            const int gr = k0 + r, gc = n0 + c;
+            const REAL2 v = (gr < K && gc < N) ? B[(long)gr * N + gc] : (REAL2)(0);
+            Bre[r][c] = v.x;
+            Bim[r][c] = v.y;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int k_end = min(TILE_K, K - k0); /* no multiply-adds with the zero rows */
+
+        for (int pm = 0; pm < PASS_M; ++pm) {
+            for (int pn = 0; pn < PASS_N; ++pn) {
+                const int rm = pm * WG_M * WPT_M + tm;
+                const int cn = pn * WG_N * WPT_N + tn * VW;
+#if PASS_M * PASS_N > 1
+                /* this panel's contribution is added to what C holds so far */
+#pragma unroll
+                for (int wm = 0; wm < WPT_M; ++wm) {
+                    const int gr = m0 + rm + wm * WG_M;
+#pragma unroll
+                    for (int v = 0; v < VPT_N; ++v) {
+                        REAL re[VW], im[VW];
+                        for (int u = 0; u < VW; ++u) {
+                            const int gc = n0 + cn + v * WG_N * VW + u;
+                            const REAL2 c = (k0 > 0 && gr < M && gc < N) ? C[(long)gr * N + gc] : (REAL2)(0);
+                            re[u] = c.x;
+                            im[u] = c.y;
+                        }
+                        acc_re[wm][v] = VLOAD(re);
+                        acc_im[wm][v] = VLOAD(im);
+                    }
+                }
+#endif
+                for (int k = 0; k < k_end; ++k) {
+                    REALV bre[VPT_N], bim[VPT_N];
+#pragma unroll
+                    for (int v = 0; v < VPT_N; ++v) {
+                        bre[v] = VLOAD(&Bre[k][cn + v * WG_N * VW]);
+                        bim[v] = VLOAD(&Bim[k][cn + v * WG_N * VW]);
+                    }
+#pragma unroll
+                    for (int wm = 0; wm < WPT_M; ++wm) {
+                        const REAL2 a = As[rm + wm * WG_M][k];
+                        const REALV ar = (REALV)(a.x), ai = (REALV)(a.y);
+#pragma unroll
+                        for (int v = 0; v < VPT_N; ++v) {
+                            /* (a.x + i a.y)(b.x + i b.y): 4 fused multiply-adds */
+                            acc_re[wm][v] = fma(ar, bre[v], acc_re[wm][v]);
+                            acc_re[wm][v] = fma(-ai, bim[v], acc_re[wm][v]);
+                            acc_im[wm][v] = fma(ar, bim[v], acc_im[wm][v]);
+                            acc_im[wm][v] = fma(ai, bre[v], acc_im[wm][v]);
+                        }
+                    }
+                }
+#if PASS_M * PASS_N > 1
+                store_block(C, M, N, m0 + rm, n0 + cn, acc_re, acc_im);
+#endif
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+#if PASS_M * PASS_N == 1
+    store_block(C, M, N, m0 + tm, n0 + tn * VW, acc_re, acc_im);
+#endif
+}
