@@ -203,7 +203,7 @@ class HLSBackend(Backend):
     def transpose_reshape(self, a: np.ndarray, perm: Sequence[int], shape: Sequence[int]) -> np.ndarray:
         if tuple(perm) != tuple(range(a.ndim)):
             a = a.transpose(perm)
-        return np.ascontiguousarray(a.reshape(shape))
+        return np.asarray(a.reshape(shape), order="C")  # keeps 0-d arrays 0-d
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``(..., m, k) @ (..., k, n)`` on the C-simulation kernel.

@@ -31,7 +31,7 @@ class NumpyBackend(Backend):
         return np.asarray(a)
 
     def to_host(self, a: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(a)
+        return np.asarray(a, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
@@ -40,4 +40,4 @@ class NumpyBackend(Backend):
         if tuple(perm) != tuple(range(a.ndim)):
             a = a.transpose(perm)
         # reshape copies only when the transposed view is not contiguous in that shape.
-        return np.ascontiguousarray(a.reshape(shape))
+        return np.asarray(a.reshape(shape), order="C")

@@ -1,0 +1,166 @@
+"""Host<->device traffic of a contraction: each slice uploads every input once and
+downloads its result once, and nothing else crosses the bus.
+
+For a 16-qubit grid-circuit amplitude (and the same circuit with three qubits left
+open), unsliced and sliced (``max_memory`` small enough for several slices), the
+OpenCL backend's byte counters must equal, exactly:
+
+* ``bytes_to_device`` = n_slices x sum over ``plan.inputs`` of elements x itemsize;
+* ``bytes_to_host``   = n_slices x the elements of ``plan.output`` x itemsize.
+
+Three independent witnesses are checked: the backend's own ``stats()``, the shapes
+passed to ``to_device`` / ``to_host`` (one call per input per slice, in input order,
+and one per slice), and, for OpenCL, every ``pyopencl.enqueue_copy`` the run makes
+(no buffer is created from host memory, and no copy happens outside ``to_device`` /
+``to_host``). The HLS backend counts the copies its board would make over PCIe the
+same way, so it is held to the same figures. The result is checked against Cirq.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import cirq
+import numpy as np
+import pytest
+
+from qtn.api import plan_and_contract, prepare, run_options
+from qtn.circuits import open_network
+
+from conftest import start_backend
+from helpers import reference_state, tolerance
+
+ROWS, COLS, DEPTH, SEED = 4, 4, 10, 7
+#: Bytes any intermediate may take in the sliced runs: small enough for several slices.
+SLICED_MAX_MEMORY = 1024
+#: Bitstring of the closed qubits (big-endian over the sorted qubits).
+BITS = (0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0)
+#: Qubit positions left open in the open-leg cases (the result is a 2x2x2 tensor).
+OPEN = (2, 7, 11)
+
+
+@pytest.fixture(scope="module")
+def circuit() -> cirq.Circuit:
+    qubits = cirq.GridQubit.rect(ROWS, COLS)
+    return cirq.experiments.random_rotations_between_grid_interaction_layers_circuit(qubits, depth=DEPTH, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def reference(circuit) -> np.ndarray:
+    return reference_state(circuit).reshape((2,) * (ROWS * COLS))
+
+
+def _elements(plan, labels) -> int:
+    return math.prod(plan.size_dict[i] for i in labels)
+
+
+def _expected_value(reference: np.ndarray, open_positions: tuple[int, ...]) -> np.ndarray:
+    """The reference amplitudes with ``open_positions`` left open, in that order."""
+    index = tuple(slice(None) if p in open_positions else BITS[p] for p in range(len(BITS)))
+    # basic indexing keeps the open axes in increasing position order, which OPEN is
+    assert list(open_positions) == sorted(open_positions)
+    return reference[index]
+
+
+class _CopyRecorder:
+    """Wraps ``pyopencl.enqueue_copy`` and ``pyopencl.Buffer`` to see every transfer."""
+
+    def __init__(self, cl: Any) -> None:
+        self.cl = cl
+        self.real_copy = cl.enqueue_copy
+        self.real_buffer = cl.Buffer
+        self.to_device: list[int] = []
+        self.to_host: list[int] = []
+        self.on_device = 0
+        self.host_backed_buffers = 0
+
+    def enqueue_copy(self, queue, dest, src, *args, **kwargs):
+        dest_dev = isinstance(dest, self.cl.MemoryObjectHolder)
+        src_dev = isinstance(src, self.cl.MemoryObjectHolder)
+        if dest_dev and not src_dev:
+            self.to_device.append(memoryview(src).nbytes)
+        elif src_dev and not dest_dev:
+            self.to_host.append(memoryview(dest).nbytes)
+        else:
+            self.on_device += 1
+        return self.real_copy(queue, dest, src, *args, **kwargs)
+
+    def buffer(self, context, flags, size=0, hostbuf=None):
+        host_flags = self.cl.mem_flags.COPY_HOST_PTR | self.cl.mem_flags.USE_HOST_PTR
+        if hostbuf is not None or flags & host_flags:
+            self.host_backed_buffers += 1
+        return self.real_buffer(context, flags, size, hostbuf)
+
+
+def _forbid(name: str):
+    def fail(*args, **kwargs):
+        raise AssertionError(f"pyopencl.{name} was called during a contraction; only enqueue_copy is expected")
+
+    return fail
+
+
+@pytest.mark.parametrize("backend_name", ["opencl", "hls"])
+@pytest.mark.parametrize("open_positions", [(), OPEN], ids=["amplitude", "open3"])
+@pytest.mark.parametrize("max_memory", [None, SLICED_MAX_MEMORY], ids=["unsliced", "sliced"])
+def test_one_upload_per_input_per_slice(circuit, reference, monkeypatch, backend_name, open_positions, max_memory):
+    backend = start_backend(backend_name)
+    opts = run_options(backend, max_memory=max_memory, progress=False)
+    ct = prepare(circuit, None, None, opts.dtype)
+    net = open_network(ct, open_positions, BITS, opts.dtype)
+
+    uploads: list[tuple[int, ...]] = []
+    downloads: list[int] = []  # elements (hls/numpy arrays of shape () come back as (1,))
+    real_to_device, real_to_host = backend.to_device, backend.to_host
+
+    def to_device(a):
+        uploads.append(tuple(np.shape(a)))
+        return real_to_device(a)
+
+    def to_host(a):
+        downloads.append(math.prod(a.shape))
+        return real_to_host(a)
+
+    monkeypatch.setattr(backend, "to_device", to_device)
+    monkeypatch.setattr(backend, "to_host", to_host)
+    recorder = None
+    if backend_name == "opencl":
+        cl = backend._cl
+        recorder = _CopyRecorder(cl)
+        monkeypatch.setattr(cl, "enqueue_copy", recorder.enqueue_copy)
+        monkeypatch.setattr(cl, "Buffer", recorder.buffer)
+        for name in ("enqueue_read_buffer", "enqueue_write_buffer", "enqueue_map_buffer", "enqueue_svm_memcpy"):
+            if hasattr(cl, name):
+                monkeypatch.setattr(cl, name, _forbid(name))
+
+    backend.reset_stats()
+    result, plan = plan_and_contract(net, opts)
+    stats = backend.stats()
+
+    if max_memory is not None:
+        assert plan.n_slices > 1, "the sliced case must really slice; lower SLICED_MAX_MEMORY"
+    input_shapes = [tuple(plan.size_dict[i] for i in ix) for ix in plan.inputs]
+    output_shape = tuple(plan.size_dict[o] for o in plan.output)
+    input_bytes = sum(_elements(plan, ix) for ix in plan.inputs) * plan.itemsize
+    output_bytes = _elements(plan, plan.output) * plan.itemsize
+
+    # the backend's own counters: one upload per input per slice, one download per slice
+    assert stats["bytes_to_device"] == plan.n_slices * input_bytes
+    assert stats["bytes_to_host"] == plan.n_slices * output_bytes
+    # the calls themselves, in order: every slice uploads the inputs, then downloads once
+    assert uploads == input_shapes * plan.n_slices
+    assert downloads == [math.prod(output_shape)] * plan.n_slices
+    if recorder is not None:
+        # every byte that crossed the bus went through to_device / to_host
+        assert sum(recorder.to_device) == stats["bytes_to_device"]
+        assert sum(recorder.to_host) == stats["bytes_to_host"]
+        assert len(recorder.to_host) == plan.n_slices
+        # (a 0-d or empty input makes no copy: OpenCL has no 0-byte buffers)
+        assert len(recorder.to_device) == sum(math.prod(s) > 0 for s in input_shapes) * plan.n_slices
+        assert recorder.on_device == 0
+        assert recorder.host_backed_buffers == 0
+
+    expected = _expected_value(reference, open_positions)
+    got = np.asarray(result)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=tolerance(opts.dtype), rtol=1e-3)
