@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test bench report clean install
+.PHONY: demo test bench report examples clean install
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,13 +21,21 @@ $(VENV)/.installed-bench: $(VENV)/.installed
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(PY) examples/demo.py
+	$(PY) examples/demo.py $(DEMO_ARGS)    # make demo DEMO_ARGS=--full adds the Sycamore m=10 amplitude
+
+examples: $(VENV)/.installed
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_examples.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 tests
 
 bench: $(VENV)/.installed-bench
 	$(PY) bench/amplitudes.py
+	$(PY) bench/gemm.py
+	$(PY) bench/report.py
+
+report: $(VENV)/.installed-bench
+	$(PY) bench/report.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
