@@ -14,9 +14,11 @@ import numpy as np
 
 from .backends.base import Backend, get_backend
 from .circuits import CircuitTensors, circuit_tensors, open_network, resolve_circuit, resolve_qubit_order
+from .checkpoint import Checkpoint, as_checkpoint
 from .execute import contract
+from .executors import check_executor, local_memory_limit, resolve
 from .network import Network
-from .planning import Plan, plan_network
+from .planning import MemoryLimit, Plan, plan_network
 
 #: Largest circuit ``state_vector`` accepts (2**32 complex64 amplitudes = 32 GiB);
 #: the memory budget usually stops a state vector earlier. Use ``amplitudes`` beyond.
@@ -54,9 +56,17 @@ def run_options(
 ) -> RunOptions:
     """Validate the keyword arguments every entry point shares.
 
+    ``executor`` is ``None`` (serial), a ``concurrent.futures.Executor``, a
+    ``dask.distributed.Client`` or a scheduler address such as ``"tcp://host:8786"``
+    (connected when the first contraction runs). ``checkpoint`` is a folder path; it
+    becomes a :class:`qtn.checkpoint.Checkpoint` that numbers the run's contractions.
+
     Raises:
-        TypeError: ``dtype`` is not complex64/complex128, ``max_memory`` not an int.
-        ValueError: unknown backend, non-positive ``max_memory``.
+        TypeError: ``dtype`` is not complex64/complex128, ``max_memory`` not an int,
+            ``executor`` or ``checkpoint`` of a type not listed above.
+        ValueError: unknown backend, non-positive ``max_memory``, a string ``executor``
+            that is not a scheduler address, a ``checkpoint`` that is a file or a
+            non-empty folder qtn did not write.
     """
     be = get_backend(backend)
     try:
@@ -77,7 +87,8 @@ def run_options(
         raise ValueError(f"search_time must be a non-negative number of seconds, got {search_time!r}")
     if progress is None:
         progress = sys.stderr.isatty()
-    return RunOptions(be, budget, dt, optimize, search_time, bool(progress), executor, checkpoint)
+    check_executor(executor)
+    return RunOptions(be, budget, dt, optimize, search_time, bool(progress), executor, as_checkpoint(checkpoint))
 
 
 def parse_bitstring(bitstring: Any, n: int) -> tuple[int, ...]:
@@ -119,13 +130,31 @@ def prepare(
 
 
 def plan_and_contract(network: Network, opts: RunOptions) -> tuple[np.ndarray, Plan]:
-    """Simplify, plan (cached by structure) and contract a network."""
+    """Simplify, plan (cached by structure) and contract a network.
+
+    Every intermediate fits ``max_memory``; besides, the peak memory of one slice must
+    fit what a task may hold where it runs: here, the backend's ``memory_budget()`` or
+    ``max_memory`` if that is larger, shared out over a local executor's workers; on
+    Dask, a worker's ``memory_limit`` share per thread. A plan over it is sliced further
+    before anything is allocated. A checkpointed contraction reuses its first plan.
+    """
     net = network.simplified().canonical()
-    plan = plan_network(net, memory_budget=opts.max_memory, optimize=opts.optimize,
-                        search_time=opts.search_time, progress=opts.progress)
-    result = contract(net, plan, opts.backend, progress=opts.progress, executor=opts.executor,
-                      checkpoint=opts.checkpoint)
+    runner = resolve(opts.executor)
+    limit = _task_limit(opts, runner)
+    slot = opts.checkpoint.next_slot() if isinstance(opts.checkpoint, Checkpoint) else opts.checkpoint
+    plan = None if slot is None else slot.saved_plan(net, opts.max_memory, limit.bytes)
+    if plan is None:
+        plan = plan_network(net, memory_budget=opts.max_memory, optimize=opts.optimize,
+                            search_time=opts.search_time, progress=opts.progress, peak_limit=limit)
+    result = contract(net, plan, opts.backend, progress=opts.progress, executor=runner, checkpoint=slot,
+                      memory_limit=limit)
     return result.astype(opts.dtype, copy=False), plan
+
+
+def _task_limit(opts: RunOptions, runner: Any = None) -> MemoryLimit:
+    """What one slice may hold at its peak where it runs (see :func:`plan_and_contract`)."""
+    runner = resolve(opts.executor) if runner is None else runner
+    return runner.task_memory_limit(local_memory_limit(opts.max_memory, opts.backend.memory_budget(), opts.backend.name))
 
 
 def amplitudes_of(ct: CircuitTensors, bitstrings: Sequence[Any], opts: RunOptions) -> np.ndarray:
@@ -158,6 +187,8 @@ def amplitudes(
     optimize: Any = None,
     search_time: float | None = None,
     progress: bool | None = None,
+    executor: Any = None,
+    checkpoint: Any = None,
 ) -> np.ndarray:
     """Amplitudes ``<b|C|0...0>`` of a circuit, one per bitstring.
 
@@ -168,11 +199,18 @@ def amplitudes(
         param_resolver: values for the circuit's symbols.
         backend: ``"numpy"`` (default), ``"opencl"``, ``"opencl:<device>"``, ``"hls"``, or a Backend.
         max_memory: bytes any intermediate may take (default: the backend's budget);
-            the contraction is sliced to meet it.
+            the contraction is sliced to meet it. Besides, one slice's peak memory must
+            fit the device's budget (or ``max_memory`` if larger), shared over the
+            executor's workers.
         dtype: ``np.complex64`` (default) or ``np.complex128``.
         optimize: path search: ``None`` (automatic), ``"greedy"``, ``"hyper"``, or a cotengra optimizer.
         search_time: most seconds a hyper path search may take (default 30).
         progress: progress bars on stderr (default: when stderr is a terminal).
+        executor: where slices run: ``None`` (serial), a ``concurrent.futures``
+            executor, a ``dask.distributed.Client`` or a scheduler address
+            (``"tcp://host:8786"``). See README, "Running on a cluster".
+        checkpoint: a folder where finished slices are saved, so a killed run
+            started again with the same arguments resumes.
 
     Returns:
         A complex array with one amplitude per bitstring.
@@ -181,7 +219,7 @@ def amplitudes(
         ValueError / TypeError: bad circuit, bitstring, qubit order or option (the
             message names it); a memory budget no slicing can meet.
     """
-    opts = run_options(backend, max_memory, dtype, optimize, search_time, progress)
+    opts = run_options(backend, max_memory, dtype, optimize, search_time, progress, executor, checkpoint)
     if isinstance(bitstrings, (str, numbers.Integral)):
         raise TypeError("bitstrings must be a sequence of bitstrings, e.g. [0, 5] or ['0101']")
     ct = prepare(circuit, qubit_order, param_resolver, opts.dtype)
@@ -211,13 +249,15 @@ def state_vector(
     optimize: Any = None,
     search_time: float | None = None,
     progress: bool | None = None,
+    executor: Any = None,
+    checkpoint: Any = None,
 ) -> np.ndarray:
     """The final state vector ``C|0...0>`` of a small circuit, big-endian over ``qubit_order``.
 
     Takes the same keywords as :func:`amplitudes`. Refused beyond
     ``MAX_STATE_VECTOR_QUBITS`` qubits, or when the vector exceeds ``max_memory``.
     """
-    opts = run_options(backend, max_memory, dtype, optimize, search_time, progress)
+    opts = run_options(backend, max_memory, dtype, optimize, search_time, progress, executor, checkpoint)
     return state_vector_of(prepare(circuit, qubit_order, param_resolver, opts.dtype), opts)
 
 
@@ -235,6 +275,7 @@ def plan(
     progress: bool | None = None,
     board: str | None = None,
     on_chip: bool = False,
+    executor: Any = None,
 ) -> Plan:
     """The contraction plan of one amplitude (or, with ``open_qubits``, of the batch
     of amplitudes over those qubits). Takes the keywords of :func:`amplitudes`, and:
@@ -245,6 +286,9 @@ def plan(
             memory, and the plan carries its modelled board time (``plan.board_time``).
         on_chip: with ``board``, bound every intermediate by the board's on-chip
             budget instead (``qtn.boards.on_chip_budget_bytes``), slicing as needed.
+
+    It is the plan :func:`amplitudes` runs with the same keywords (``executor``
+    included: one slice's peak memory must fit a worker's share).
 
     Symbols need not be resolved: they are set to 0 for planning, since a plan
     depends only on the circuit's structure (a symbol that makes a gate the identity
@@ -260,7 +304,7 @@ def plan(
 
         profile = boards.load_board(board)
         max_memory = boards.on_chip_budget_bytes(profile, dtype) if on_chip else profile.off_chip.size_bytes
-    opts = run_options(backend, max_memory, dtype, optimize, search_time, progress)
+    opts = run_options(backend, max_memory, dtype, optimize, search_time, progress, executor)
     if param_resolver is None and isinstance(circuit, cirq.AbstractCircuit) and cirq.is_parameterized(circuit):
         param_resolver = {name: 0.0 for name in cirq.parameter_names(circuit)}
     ct = prepare(circuit, qubit_order, param_resolver, opts.dtype)
@@ -270,7 +314,7 @@ def plan(
         raise ValueError(f"open_qubits holds {unknown[0]}, which is not a qubit of the circuit")
     net = open_network(ct, [position[q] for q in open_qubits], None, opts.dtype).simplified().canonical()
     result = plan_network(net, memory_budget=opts.max_memory, optimize=opts.optimize,
-                          search_time=opts.search_time, progress=opts.progress)
+                          search_time=opts.search_time, progress=opts.progress, peak_limit=_task_limit(opts))
     if board is not None:
         result = dataclasses.replace(result, board_time=_board_time(result, board, opts.dtype))
     return result

@@ -1,19 +1,88 @@
 """Running a plan: the slice loop, each slice a chain of device GEMMs.
 
 Per slice, every input is sliced on the host and uploaded once; each step permutes
-its operands on the device and multiplies them; the slice's result comes back once
-and the host sums the slices.
+its operands on the device and multiplies them; the slice's result comes back once.
+Slices are grouped into chunks of consecutive slice numbers; a chunk is one task of
+a :class:`qtn.executors.Runner` (serial, a ``concurrent.futures`` executor or a Dask
+cluster), which sums its slices where it runs. A checkpoint folder keeps the sum of
+every finished chunk, so a run started again skips them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+import dataclasses
+import math
+import numbers
+import operator
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .backends.base import Array, Backend
+from . import executors
+from .backends.base import Array, Backend, available_backends, get_backend
+from .checkpoint import Checkpoint, Slot, as_checkpoint
 from .network import Network
-from .planning import Plan
+from .planning import ASSUMED_FLOP_RATE, MemoryLimit, Plan
+
+#: A progress bar appears when a contraction is estimated (from its flops at
+#: ``ASSUMED_FLOP_RATE`` per worker thread) to take longer than this.
+PROGRESS_MIN_SECONDS = 3.0
+#: Chunks per worker thread: enough that the last wave leaves threads idle briefly.
+CHUNKS_PER_THREAD = 8
+#: Longest estimated chunk: bounds the work a crash or Ctrl-C loses and keeps progress moving.
+MAX_CHUNK_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Slices ``order[start:stop]`` of a run (positions, not slice numbers)."""
+
+    start: int
+    stop: int
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class SliceJob:
+    """What a worker needs to contract chunks; sent to each worker once.
+
+    Attributes:
+        network: the canonical network.
+        plan: its plan, without the cotengra tree (workers do not need it).
+        backend: the Backend, or its registry name where the job leaves this process
+            (a backend may hold an OpenCL context, which does not pickle).
+        order: the slice numbers of the run, by position; None for ``0 .. n_slices-1``.
+    """
+
+    network: Network
+    plan: Plan
+    backend: "Backend | str"
+    order: tuple[int, ...] | None = None
+
+    def slice_at(self, position: int) -> int:
+        return position if self.order is None else self.order[position]
+
+
+@dataclass(frozen=True)
+class SliceProgress:
+    """What a ``callback`` of :func:`contract` hears after each finished chunk.
+
+    Attributes:
+        done: slices finished so far, those taken from a checkpoint included.
+        total: slices of the run.
+        resumed: slices taken from a checkpoint when the run started.
+        chunk: the chunk that just finished.
+    """
+
+    done: int
+    total: int
+    resumed: int
+    chunk: Chunk
 
 
 def slice_values(plan: Plan, slice_index: int) -> dict[int, int]:
@@ -56,6 +125,27 @@ def run_slice(network: Network, plan: Plan, backend: Backend, slice_index: int) 
     return backend.to_host(last).reshape(out_shape)
 
 
+def run_chunk(job: SliceJob, chunk: Chunk) -> np.ndarray:
+    """The sum of the slices of one chunk (a pure function of its arguments: Dask may run it twice).
+
+    Raises:
+        Whatever a slice raised, with a note naming the slice.
+    """
+    backend = get_backend(job.backend) if isinstance(job.backend, str) else job.backend
+    total: np.ndarray | None = None
+    for position in range(chunk.start, chunk.stop):
+        s = job.slice_at(position)
+        try:
+            part = run_slice(job.network, job.plan, backend, s)
+        except Exception as err:
+            err.add_note(f"qtn: raised while contracting slice {s} (of {job.plan.n_slices})")
+            raise
+        # not in place: a slice of a network without steps is the input array itself
+        total = part if total is None else total + part
+    assert total is not None, "a chunk holds at least one slice"
+    return total
+
+
 def contract(
     network: Network,
     plan: Plan,
@@ -64,40 +154,154 @@ def contract(
     progress: bool = False,
     slices: Sequence[int] | None = None,
     executor: Any = None,
-    checkpoint: Any = None,
+    checkpoint: "str | os.PathLike[str] | Checkpoint | Slot | None" = None,
+    memory_limit: "MemoryLimit | int | None" = None,
+    chunk_size: int | None = None,
+    callback: Callable[[SliceProgress], None] | None = None,
 ) -> np.ndarray:
     """Contract a canonical network with ``plan`` on ``backend``, summing all slices.
 
     Args:
         network: the canonical network the plan was made for (equal ``structure_key``).
         plan: from :func:`qtn.planning.plan_network`.
-        backend: where the GEMMs run.
-        progress: show a progress bar over slices (when there is more than one).
+        backend: where the GEMMs run (on remote workers: the backend of that name).
+        progress: show a progress bar over slices (rate, ETA) on stderr when the
+            contraction is estimated to take more than ``PROGRESS_MIN_SECONDS``.
         slices: run only these slice numbers (default: all).
-        executor: where slices run; only ``None`` (serial, here) is supported yet.
-        checkpoint: a folder for resumable runs; not supported yet.
+        executor: ``None`` (serial), a ``concurrent.futures.Executor``, a
+            ``dask.distributed.Client``, a scheduler address (``"tcp://host:8786"``)
+            or a :class:`qtn.executors.Runner`.
+        checkpoint: a folder (or :class:`qtn.checkpoint.Checkpoint` / ``Slot``) that keeps
+            finished chunks; a run started again with the same network and plan skips them.
+        memory_limit: bytes one slice may hold at its peak (default: the backend's
+            ``memory_budget()``, shared out over a local executor's workers, or a Dask
+            worker's share per thread).
+        chunk_size: slices per task (default: enough tasks to keep every worker busy,
+            each estimated under ``MAX_CHUNK_SECONDS``).
+        callback: called here after each finished chunk with a :class:`SliceProgress`;
+            what it raises (``KeyboardInterrupt`` included) stops the run cleanly.
 
     Returns:
         The result array with axes in ``plan.output`` order, times ``network.scalar``.
-    """
-    if executor is not None or checkpoint is not None:
-        raise ValueError("executor= and checkpoint= are not supported yet; leave them None (serial)")
-    indices = range(plan.n_slices) if slices is None else slices
-    total: np.ndarray | None = None
-    bar = None
-    if progress and len(indices) > 1:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(indices), desc="slices", unit="slice", leave=False)
+    Raises:
+        ValueError: the plan's peak is over ``memory_limit`` (before anything is
+            allocated), bad ``slices`` / ``chunk_size`` / ``memory_limit``, a checkpoint
+            of another run, or a backend that cannot be re-created by name on remote workers.
+        TypeError: ``chunk_size`` / ``memory_limit`` not an int, an unknown kind of
+            ``executor`` or ``checkpoint``.
+        Exception: what a slice raised (its type kept, a note naming the slice), after
+            the outstanding slices were cancelled.
+    """
+    runner = executors.resolve(executor)
+    limit = _memory_limit(memory_limit, runner, backend)
+    if plan.peak_bytes > limit.bytes:
+        raise ValueError(
+            f"one slice of this plan needs {plan.peak_bytes} bytes at its peak (largest intermediate "
+            f"{plan.largest_intermediate_bytes} bytes), over the limit of {limit.bytes} bytes ({limit.source}); "
+            f"plan with max_memory={limit.bytes} to slice it further, or allow at least {plan.peak_bytes} bytes"
+        )
+    order = _slice_order(plan, slices)
+    n = plan.n_slices if order is None else len(order)
+    if chunk_size is not None:
+        chunk_size = _positive_int(chunk_size, "chunk_size", "slices")
+    job = SliceJob(network, dataclasses.replace(plan, tree=None), _portable(backend, runner), order)
+
+    record = None
+    slot = as_checkpoint(checkpoint)
+    if slot is not None:
+        slot = slot.next_slot() if isinstance(slot, Checkpoint) else slot
+        record = slot.open(network, plan, order)
+    resumed = 0 if record is None else record.done_count
+    gaps = [(0, n)] if record is None else record.missing()
+    per_slice = plan.flops / plan.n_slices / ASSUMED_FLOP_RATE
+    chunks = _chunks(gaps, runner.concurrency, per_slice, chunk_size)
+
+    bar = None
+    if progress and n - resumed > 1 and per_slice * (n - resumed) / runner.concurrency > PROGRESS_MIN_SECONDS:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, initial=resumed, desc="contracting", unit="slice", file=sys.stderr,
+                   dynamic_ncols=True, leave=False)
+    done = resumed
+
+    def on_done(chunk: Chunk, result: np.ndarray | None) -> None:
+        nonlocal done
+        if record is not None:
+            record.save(chunk, result)
+        done += len(chunk)
+        if bar is not None:
+            bar.update(len(chunk))
+        if callback is not None:
+            callback(SliceProgress(done, n, resumed, chunk))
+
     try:
-        for s in indices:
-            part = run_slice(network, plan, backend, s)
-            total = part if total is None else total + part
-            if bar is not None:
-                bar.update()
+        total = None if not gaps else runner.map_reduce(run_chunk, job, chunks, add=operator.add,
+                                                        on_done=on_done, fetch=record is not None)
     finally:
         if bar is not None:
             bar.close()
-    assert total is not None
+    if record is not None:
+        saved = record.saved_sum()  # the chunks of earlier runs
+        total = saved if total is None else (total if saved is None else total + saved)
+    assert total is not None, "a run covers at least one slice"
     return total * np.asarray(network.scalar, dtype=total.dtype)
 
+
+def _memory_limit(memory_limit: "MemoryLimit | int | None", runner: executors.Runner, backend: Backend) -> MemoryLimit:
+    if memory_limit is None:
+        budget = backend.memory_budget()
+        return runner.task_memory_limit(executors.local_memory_limit(budget, budget, backend.name))
+    if isinstance(memory_limit, MemoryLimit):
+        return memory_limit
+    return MemoryLimit(_positive_int(memory_limit, "memory_limit", "bytes"), "memory_limit")
+
+
+def _positive_int(value: Any, name: str, unit: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int number of {unit}, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive number of {unit}, got {value}")
+    return int(value)
+
+
+def _slice_order(plan: Plan, slices: Sequence[int] | None) -> tuple[int, ...] | None:
+    """The slice numbers to run (None: all), checked: ints in range, no repeats, not empty."""
+    if slices is None:
+        return None
+    order = tuple(slices)
+    if not order:
+        raise ValueError("slices is empty; give at least one slice number (or None for all)")
+    for s in order:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"slices holds {s!r}; slice numbers are ints from 0 to {plan.n_slices - 1}")
+        if not 0 <= s < plan.n_slices:
+            raise ValueError(f"slices holds {s}; slice numbers are ints from 0 to {plan.n_slices - 1}")
+    if len(set(order)) != len(order):
+        raise ValueError("slices holds a slice number twice; each slice is summed once")
+    return tuple(int(s) for s in order)
+
+
+def _portable(backend: Backend, runner: executors.Runner) -> "Backend | str":
+    """The backend itself for runners in this process; its registry name for the others."""
+    if not runner.remote:
+        return backend
+    if backend.name.partition(":")[0].lower() not in available_backends():
+        raise ValueError(
+            f"backend {backend.name!r} is not in the registry, so workers of the {runner.description} cannot "
+            f"start it by name; use one of {', '.join(available_backends())}"
+        )
+    return backend.name
+
+
+def _chunks(gaps: Sequence[tuple[int, int]], concurrency: int, per_slice: float,
+            chunk_size: int | None) -> Iterator[Chunk]:
+    """Consecutive chunks covering every gap, sized to keep ``concurrency`` threads busy."""
+    if chunk_size is None:
+        n = sum(stop - start for start, stop in gaps)
+        chunk_size = max(1, n // (CHUNKS_PER_THREAD * concurrency))
+        if per_slice > 0:
+            chunk_size = max(1, min(chunk_size, math.floor(MAX_CHUNK_SECONDS / per_slice)))
+    for start, stop in gaps:
+        for first in range(start, stop, chunk_size):
+            yield Chunk(first, min(first + chunk_size, stop))

@@ -6,6 +6,10 @@ bitstring). Path search: cotengra's greedy optimizer first; when its contraction
 would take more than a moment, cotengra's hyper-optimizer (kahypar + greedy, with
 subtree reconfiguration and slicing inside every trial) searches for at most as long
 as the best contraction found would take to run, capped by ``search_time``.
+
+With a :class:`MemoryLimit` on the *peak* bytes of one slice (what a device or a
+worker thread really holds), a plan whose peak is over it is sliced further until
+it fits, or refused with the figures, before anything is allocated.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from .gemm import GemmSpec, LoweredStep, lower_pair
@@ -29,6 +33,25 @@ DEFAULT_SEARCH_TIME = 30.0
 #: More slices than this is refused as a budget no useful slicing can meet.
 MAX_SLICES = 2**32
 _CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class MemoryLimit:
+    """Bytes one slice may hold at once (its ``peak_bytes``), and where the bound comes from.
+
+    Attributes:
+        bytes: the bound.
+        source: for messages, e.g. ``"max_memory"`` or ``"Dask worker tcp://…: memory_limit …"``.
+    """
+
+    bytes: int
+    source: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.bytes, bool) or not isinstance(self.bytes, int):
+            raise TypeError(f"a memory limit must be an int number of bytes, not {type(self.bytes).__name__}")
+        if self.bytes <= 0:
+            raise ValueError(f"a memory limit must be a positive number of bytes, got {self.bytes}")
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,7 @@ class Plan:
         itemsize: bytes per element (8 for complex64).
         board_time: for a plan made for an FPGA board, its modelled (not measured)
             time there (a ``qtn.board_time.BoardTime``); otherwise None.
+        peak_limit: the bound on ``peak_bytes`` the plan was sliced to meet, or None.
     """
 
     inputs: tuple[tuple[int, ...], ...]
@@ -84,6 +108,7 @@ class Plan:
     itemsize: int
     tree: Any = field(default=None, compare=False, repr=False)
     board_time: Any = field(default=None, compare=False)
+    peak_limit: int | None = None
 
     @property
     def width(self) -> float:
@@ -107,7 +132,8 @@ class Plan:
             f"  width              {self.width:.1f} (log2 elements of the largest intermediate)",
             f"  largest tensor     {_fmt_bytes(self.largest_intermediate_bytes)}",
             f"  peak memory        {_fmt_bytes(self.peak_bytes)} per slice",
-            f"  memory budget      {_fmt_bytes(self.memory_budget)}",
+            f"  memory budget      {_fmt_bytes(self.memory_budget)}"
+            + ("" if self.peak_limit is None else f" (peak limit {_fmt_bytes(self.peak_limit)})"),
             f"  slices             {self.n_slices} (sliced indices: {len(self.sliced)})",
             f"  search time        {self.search_seconds:.3f} s",
         ]
@@ -152,6 +178,7 @@ def plan_network(
     optimize: "str | Any | None" = None,
     search_time: float | None = None,
     progress: bool = False,
+    peak_limit: MemoryLimit | None = None,
 ) -> Plan:
     """Find (or fetch from the cache) a plan for a canonical network.
 
@@ -162,29 +189,45 @@ def plan_network(
             optimizer object (not cached).
         search_time: most seconds a hyper search may take (default 30).
         progress: show cotengra's progress bar during a hyper search.
+        peak_limit: bound on the bytes one slice holds at once (``Plan.peak_bytes``);
+            the plan is sliced further until its peak fits.
 
     Raises:
-        ValueError: the budget is below what any slicing can reach (the message gives
-            the figures), or ``optimize`` is not understood.
+        ValueError: the budget or peak limit is below what any slicing can reach (the
+            message gives the figures), or ``optimize`` is not understood.
         TypeError: ``memory_budget`` is not a positive int.
     """
     if isinstance(memory_budget, bool) or not isinstance(memory_budget, int):
         raise TypeError(f"max_memory must be an int number of bytes, not {type(memory_budget).__name__}")
     if memory_budget <= 0:
         raise ValueError(f"max_memory must be positive, got {memory_budget}")
+    if peak_limit is not None and not isinstance(peak_limit, MemoryLimit):
+        raise TypeError(f"peak_limit must be a qtn.planning.MemoryLimit, not {type(peak_limit).__name__}")
     if optimize is not None and isinstance(optimize, str) and optimize not in ("greedy", "hyper"):
         raise ValueError(f"optimize must be None, 'greedy', 'hyper' or a cotengra optimizer, not {optimize!r}")
     itemsize = network.arrays[0].dtype.itemsize if network.arrays else 8
     key = None
     if optimize is None or isinstance(optimize, str):
-        key = (network.structure_key(), memory_budget, optimize, search_time)
+        key = (network.structure_key(), memory_budget, optimize, search_time,
+               None if peak_limit is None else peak_limit.bytes)
         with _cache_lock:
             if key in _cache:
                 _cache.move_to_end(key)
                 _cache_stats["hits"] += 1
                 return _cache[key]
             _cache_stats["misses"] += 1
-    plan = _search(network, memory_budget, itemsize, optimize, search_time, progress)
+    if peak_limit is None or peak_limit.bytes >= memory_budget:
+        plan = _search(network, memory_budget, itemsize, optimize, search_time, progress)
+    else:
+        # the peak bounds every intermediate too, so search under it from the start
+        try:
+            plan = _search(network, peak_limit.bytes, itemsize, optimize, search_time, progress)
+        except ValueError as err:
+            raise ValueError(f"{err} (the budget here is the peak limit: {peak_limit.source})") from err
+    if peak_limit is not None:
+        if plan.peak_bytes > peak_limit.bytes:
+            plan = _fit_peak(network, plan, peak_limit)
+        plan = replace(plan, peak_limit=peak_limit.bytes, memory_budget=memory_budget)
     if key is not None:
         with _cache_lock:
             _cache[key] = plan
@@ -251,6 +294,35 @@ def _search(network: Network, budget: int, itemsize: int, optimize, search_time,
     return _build(network, tree, sliced, budget, itemsize, time.perf_counter() - t0, method)
 
 
+def _fit_peak(network: Network, plan: Plan, limit: MemoryLimit) -> Plan:
+    """Slice ``plan`` further, halving the bound on its largest intermediate, until the
+    peak of one slice fits ``limit``; refuse with the figures when no slicing gets there."""
+    t0 = time.perf_counter()
+    sizes = network.size_dict
+    # slicing never cuts the output, so intermediates cannot shrink below it
+    floor = max(1, math.prod(sizes[o] for o in network.output))
+    best, tree = plan, plan.tree
+    target = plan.largest_intermediate_bytes // plan.itemsize
+    while tree is not None and best.peak_bytes > limit.bytes and target > floor:
+        target = max(floor, target // 2)
+        tree = tree.slice_and_reconfigure(target_size=target, allow_outer=False)
+        if tree.nslices > MAX_SLICES:
+            break
+        seconds = plan.search_seconds + time.perf_counter() - t0
+        candidate = _build(network, tree, tuple(tree.sliced_inds), target * plan.itemsize, plan.itemsize,
+                           seconds, plan.method.removesuffix("+peak") + "+peak")
+        if candidate.peak_bytes < best.peak_bytes:
+            best = candidate
+    if best.peak_bytes > limit.bytes:
+        raise ValueError(
+            f"one slice of this contraction needs {best.peak_bytes} bytes at its peak (largest intermediate "
+            f"{best.largest_intermediate_bytes} bytes, {best.n_slices} slices) and no further slicing fits it "
+            f"under the limit of {limit.bytes} bytes ({limit.source}); a limit of at least {best.peak_bytes} "
+            f"bytes would work (max_memory={best.peak_bytes} locally, or workers with that much memory per thread)"
+        )
+    return best
+
+
 def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, greedy_tree):
     """Hyper-optimize in rounds until the search has taken as long as the best
     contraction found would take to run (at ``ASSUMED_FLOP_RATE``), or ``cap`` seconds."""
@@ -287,13 +359,56 @@ def _score(tree) -> float:
     return 8.0 * float(tree.total_flops())
 
 
-def _build(network: Network, tree, sliced: Sequence[int], budget: int, itemsize: int, seconds: float, method: str) -> Plan:
+def plan_from_path(
+    network: Network,
+    ssa_path: Sequence[tuple[int, int]],
+    sliced: Sequence[int],
+    *,
+    memory_budget: int,
+    peak_limit: int | None = None,
+    method: str = "given path",
+) -> Plan:
+    """The plan of a known contraction order (e.g. the one a checkpoint was run with).
+
+    Args:
+        network: the canonical network.
+        ssa_path: pairs of SSA ids (inputs ``0..n-1``, step ``s`` makes ``n + s``), as ``Plan.steps``.
+        sliced: the sliced labels.
+        memory_budget: recorded as ``Plan.memory_budget`` (not searched under).
+        peak_limit: recorded as ``Plan.peak_limit``.
+        method: recorded as ``Plan.method``.
+
+    Raises:
+        ValueError: the path or sliced labels do not fit the network.
+    """
+    n = network.num_tensors
+    used: set[int] = set()
+    pairs = [tuple(p) for p in ssa_path]
+    for step, pair in enumerate(pairs):
+        if len(pair) != 2 or any(not isinstance(t, int) or not 0 <= t < n + step or t in used for t in pair) \
+                or pair[0] == pair[1]:
+            raise ValueError(f"contraction path step {step} {pair} does not fit a network of {n} tensors")
+        used.update(pair)
+    if n > 0 and len(pairs) != n - 1:
+        raise ValueError(f"a contraction path of {len(pairs)} steps does not fit a network of {n} tensors")
+    sizes = network.size_dict
+    bad = [i for i in sliced if i not in sizes or i in network.output]
+    if bad:
+        raise ValueError(f"sliced labels {bad} are not inner labels of the network")
+    itemsize = network.arrays[0].dtype.itemsize if network.arrays else 8
+    plan = _build(network, None, tuple(sliced), memory_budget, itemsize, 0.0, method, ssa_path=pairs)
+    return replace(plan, peak_limit=peak_limit)
+
+
+def _build(network: Network, tree, sliced: Sequence[int], budget: int, itemsize: int, seconds: float, method: str,
+           ssa_path: Sequence[tuple[int, int]] | None = None) -> Plan:
     sizes = network.size_dict
     sliced_set = set(sliced)
     inputs = tuple(tuple(i for i in ix if i not in sliced_set) for ix in network.indices)
     output = tuple(network.output)
     n_slices = math.prod(sizes[i] for i in sliced)
-    ssa_path = tree.get_ssa_path() if tree is not None else []
+    if ssa_path is None:
+        ssa_path = tree.get_ssa_path() if tree is not None else []
 
     labels: list[tuple[int, ...]] = list(inputs)
     live_bytes = {t: math.prod(sizes[i] for i in ix) * itemsize for t, ix in enumerate(inputs)}

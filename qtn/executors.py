@@ -1,0 +1,326 @@
+"""Where tasks run: here, on a ``concurrent.futures`` executor, or on a Dask cluster.
+
+A :class:`Runner` runs one function over many items with a payload shared by all of
+them, sums the results, and reports each item as it finishes. It knows nothing of
+circuits or plans (``qtn.execute`` gives it slice chunks), only how to
+
+* send the shared payload to each worker once (Dask: ``scatter(broadcast=True)``);
+* keep a bounded number of tasks in flight, so every worker stays busy and the
+  scheduler is not flooded;
+* sum results where they are (Dask: pairwise on the workers) so that the client
+  holds the final sum and at most a few task results;
+* cancel what is outstanding when a task fails or the caller is interrupted.
+
+Dask is imported only by the code that talks to a cluster.
+"""
+
+from __future__ import annotations
+
+import abc
+import concurrent.futures as cf
+import os
+import re
+import sys
+import threading
+import uuid
+from itertools import islice
+from typing import Any, Callable, Iterable
+
+from .planning import MemoryLimit
+
+#: Tasks kept in flight per worker thread: one running and one queued behind it, so a
+#: thread never waits for the client to hand it the next task.
+IN_FLIGHT_PER_THREAD = 2
+#: Share of a Dask worker's ``memory_limit`` that slices may take. Dask starts spilling
+#: at 60% and pauses the worker at 80%; the rest holds the interpreter, the scattered
+#: inputs and finished results.
+WORKER_MEMORY_FRACTION = 0.6
+
+_ADDRESS = re.compile(r"^([a-z][a-z0-9+.-]*://\S+|[\w.\-]+:\d+)$")
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+
+Task = Callable[[Any, Any], Any]
+Add = Callable[[Any, Any], Any]
+OnDone = Callable[[Any, Any], None]
+
+
+def _is_dask_client(obj: Any) -> bool:
+    # a Client can only exist if distributed was imported, so never import it here
+    distributed = sys.modules.get("distributed")
+    return distributed is not None and isinstance(obj, distributed.Client)
+
+
+def check_executor(executor: Any) -> None:
+    """Validate an ``executor=`` argument without connecting to anything.
+
+    Raises:
+        TypeError: not None, a ``concurrent.futures.Executor``, a ``dask.distributed.Client``,
+            a scheduler address string or a :class:`Runner`.
+        ValueError: a string that is not a scheduler address.
+    """
+    if executor is None or isinstance(executor, (cf.Executor, Runner)) or _is_dask_client(executor):
+        return
+    if isinstance(executor, str):
+        if not _ADDRESS.match(executor.strip()):
+            raise ValueError(
+                f"executor {executor!r} is not a Dask scheduler address; give one like 'tcp://host:8786'"
+            )
+        return
+    raise TypeError(
+        "executor must be None (serial), a concurrent.futures.Executor, a dask.distributed.Client "
+        f"or a scheduler address like 'tcp://host:8786', not {type(executor).__name__}"
+    )
+
+
+def resolve(executor: Any) -> "Runner":
+    """The :class:`Runner` for an ``executor=`` argument (connecting to an address once).
+
+    Raises:
+        TypeError / ValueError: as :func:`check_executor`.
+        OSError: the scheduler at an address cannot be reached.
+    """
+    check_executor(executor)
+    if isinstance(executor, Runner):
+        return executor
+    if executor is None:
+        return SerialRunner()
+    if isinstance(executor, cf.Executor):
+        return FuturesRunner(executor)
+    if isinstance(executor, str):
+        return DaskRunner(_connect(executor.strip()))
+    return DaskRunner(executor)
+
+
+def _connect(address: str) -> Any:
+    """A Client of the scheduler at ``address``, kept open for later runs."""
+    from distributed import Client
+
+    with _clients_lock:
+        client = _clients.get(address)
+        if client is None or client.status not in ("running", "connecting"):
+            try:
+                client = Client(address, set_as_default=False)
+            except (OSError, TimeoutError) as err:
+                raise OSError(f"cannot reach the Dask scheduler at {address}: {err}") from err
+            _clients[address] = client
+    return client
+
+
+def local_memory_limit(max_memory: int, device_budget: int, device: str) -> MemoryLimit:
+    """What one slice may hold at its peak in this process: the device's budget, or
+    ``max_memory`` where that is larger (the caller's word that the device holds it)."""
+    if max_memory >= device_budget:
+        return MemoryLimit(int(max_memory), "max_memory")
+    return MemoryLimit(int(device_budget), f"the memory budget of the {device} backend")
+
+
+def close_clients() -> None:
+    """Close the Dask clients qtn opened for scheduler addresses (they are kept for later runs)."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        client.close()
+
+
+class Runner(abc.ABC):
+    """Runs ``fn(shared, item)`` for many items and sums the results.
+
+    Attributes:
+        concurrency: how many tasks run at once (worker threads).
+        remote: whether tasks run in other processes (payloads are pickled, so a
+            backend must travel by name).
+        description: for messages, e.g. ``"Dask cluster tcp://… (2 workers, 2 threads)"``.
+    """
+
+    concurrency: int = 1
+    remote: bool = False
+    description: str = "this process"
+
+    @abc.abstractmethod
+    def task_memory_limit(self, local: MemoryLimit) -> MemoryLimit:
+        """Bytes one task may hold at its peak, given what one task may hold in this process."""
+
+    @abc.abstractmethod
+    def map_reduce(self, fn: Task, shared: Any, items: Iterable[Any], *, add: Add, on_done: OnDone,
+                   fetch: bool) -> Any:
+        """Run ``fn(shared, item)`` for every item and return the sum (``None`` for no items).
+
+        Args:
+            fn: a pure function (a task may run twice when a worker dies); module-level
+                for remote runners, so that it pickles by reference.
+            shared: the payload every task reads; sent to each worker once.
+            items: the per-task arguments, consumed lazily.
+            add: sums two results; associative, pure (it may run on a worker).
+            on_done: called here, in completion order, as ``on_done(item, result)``;
+                ``result`` is None when the runner sums remotely and ``fetch`` is False.
+            fetch: bring every result here (e.g. to store it); otherwise results may be
+                summed where they were computed.
+
+        Raises:
+            Whatever a task or ``on_done`` raised, after cancelling the outstanding tasks;
+            a task's exception keeps its type.
+        """
+
+
+class SerialRunner(Runner):
+    """Every task in this thread, one after the other."""
+
+    description = "this process (serial)"
+
+    def task_memory_limit(self, local: MemoryLimit) -> MemoryLimit:
+        return local
+
+    def map_reduce(self, fn: Task, shared: Any, items: Iterable[Any], *, add: Add, on_done: OnDone,
+                   fetch: bool) -> Any:
+        total = None
+        for item in items:
+            result = fn(shared, item)
+            on_done(item, result)
+            total = result if total is None else add(total, result)
+        return total
+
+
+class FuturesRunner(Runner):
+    """Tasks on a ``concurrent.futures`` executor (threads or processes of this machine).
+
+    A ``ThreadPoolExecutor`` shares this process's memory: the payload is not copied
+    and the backend object is used as is. Any other executor gets the payload pickled
+    with each task (there is no scatter), which is why tasks are chunks of many slices.
+    """
+
+    def __init__(self, executor: cf.Executor) -> None:
+        self.executor = executor
+        # the pools of the standard library keep their size in _max_workers
+        self.concurrency = int(getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
+        self.remote = not isinstance(executor, cf.ThreadPoolExecutor)
+        self.description = f"{type(executor).__name__} ({self.concurrency} workers)"
+
+    def task_memory_limit(self, local: MemoryLimit) -> MemoryLimit:
+        if self.concurrency == 1:
+            return local
+        # the workers share this machine, each holding one chunk's slice at a time
+        return MemoryLimit(max(1, local.bytes // self.concurrency),
+                           f"{local.source} ({local.bytes} bytes) shared by the {self.description}")
+
+    def map_reduce(self, fn: Task, shared: Any, items: Iterable[Any], *, add: Add, on_done: OnDone,
+                   fetch: bool) -> Any:
+        pending: dict[cf.Future, Any] = {}
+        todo = iter(items)
+        total = None
+        try:
+            for item in islice(todo, IN_FLIGHT_PER_THREAD * self.concurrency):
+                pending[self.executor.submit(fn, shared, item)] = item
+            while pending:
+                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    item = pending.pop(future)
+                    result = future.result()
+                    on_done(item, result)
+                    total = result if total is None else add(total, result)
+                    for nxt in islice(todo, 1):
+                        pending[self.executor.submit(fn, shared, nxt)] = nxt
+        except BaseException:
+            # tasks already running finish on their own; the queued ones never start
+            for future in pending:
+                future.cancel()
+            raise
+        return total
+
+
+class DaskRunner(Runner):
+    """Tasks on a ``dask.distributed`` cluster.
+
+    The payload is scattered to every worker once; each task's result stays on its
+    worker and is summed pairwise there unless ``fetch`` asks for it. A worker that
+    dies has its tasks (and lost partial sums) recomputed by Dask from their inputs,
+    which is why tasks must be pure.
+    """
+
+    remote = True
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        workers = client.scheduler_info()["workers"]
+        if not workers:
+            raise ValueError(f"the Dask cluster at {client.scheduler.address} has no workers")
+        self._workers = workers
+        self.concurrency = sum(int(w.get("nthreads") or 1) for w in workers.values())
+        self.description = (f"Dask cluster {client.scheduler.address} "
+                            f"({len(workers)} workers, {self.concurrency} threads)")
+
+    def task_memory_limit(self, local: MemoryLimit) -> MemoryLimit:
+        """The smallest per-thread share of a worker's ``memory_limit``; ``local`` where no
+        worker has a limit (the workers' machines are then assumed like this one)."""
+        limit = None
+        for address, worker in self._workers.items():
+            memory, threads = int(worker.get("memory_limit") or 0), int(worker.get("nthreads") or 1)
+            if memory <= 0:
+                continue
+            share = max(1, int(memory * WORKER_MEMORY_FRACTION) // threads)
+            if limit is None or share < limit.bytes:
+                limit = MemoryLimit(share, f"Dask worker {address}: {WORKER_MEMORY_FRACTION:.0%} of its "
+                                           f"memory_limit of {memory} bytes over {threads} thread(s)")
+        return local if limit is None else limit
+
+    def map_reduce(self, fn: Task, shared: Any, items: Iterable[Any], *, add: Add, on_done: OnDone,
+                   fetch: bool) -> Any:
+        from distributed import as_completed
+
+        client = self.client
+        run = uuid.uuid4().hex[:12]
+        name = getattr(fn, "__name__", "task")
+        [payload] = client.scatter([shared], broadcast=True, hash=False)
+        todo = iter(enumerate(items))
+        tasks: dict[str, Any] = {}  # key of a task not yet reported -> its item
+        live: dict[str, Any] = {}  # key -> future, for every future held here
+        ready: list[Any] = []  # finished futures whose results still have to be summed
+        sums = 0
+        total = None
+
+        def submit(number: int, item: Any) -> Any:
+            future = client.submit(fn, payload, item, key=f"qtn-{name}-{run}-{number}")
+            tasks[future.key] = item
+            live[future.key] = future
+            return future
+
+        stream = as_completed([submit(i, item) for i, item in islice(todo, IN_FLIGHT_PER_THREAD * self.concurrency)])
+        try:
+            for future in stream:
+                if future.status != "finished":
+                    future.result()  # raises the task's exception (its own type) or CancelledError
+                if future.key in tasks:  # a task (not a sum): report it, start the next
+                    item = tasks.pop(future.key)
+                    for i, nxt in islice(todo, 1):
+                        stream.add(submit(i, nxt))
+                    if fetch:
+                        result = future.result()
+                        live.pop(future.key).release()
+                        on_done(item, result)
+                        total = result if total is None else add(total, result)
+                        continue
+                    on_done(item, None)
+                ready.append(future)
+                while len(ready) >= 2:  # an online tree: sums are summed again as they finish
+                    a, b = ready.pop(), ready.pop()
+                    sums += 1
+                    s = client.submit(add, a, b, key=f"qtn-sum-{run}-{sums}")
+                    live.pop(a.key).release()  # the scheduler keeps them until the sum has run
+                    live.pop(b.key).release()
+                    live[s.key] = s
+                    stream.add(s)
+            if ready:
+                total = ready.pop().result()
+        except BaseException:
+            client.cancel([f for f in live.values() if not f.done()])
+            raise
+        finally:
+            # released explicitly, not when garbage-collected: a traceback kept alive
+            # (by a REPL, a test) must not pin results and the payload on the workers
+            for future in live.values():
+                future.release()
+            payload.release()
+            live.clear()
+            ready.clear()
+        return total
