@@ -93,20 +93,39 @@ def slice_values(plan: Plan, slice_index: int) -> dict[int, int]:
     return values
 
 
-def sliced_inputs(network: Network, plan: Plan, slice_index: int) -> Iterator[np.ndarray]:
-    """The network's arrays with every sliced label fixed to this slice's value."""
+def upload_inputs(
+    network: Network, plan: Plan, backend: Backend, slice_index: int, resident: dict[int, Array] | None = None
+) -> list[Array | None]:
+    """Put the network's arrays on the device with every sliced label fixed to this
+    slice's value.
+
+    Inputs without a sliced label are the same in every slice: with a ``resident``
+    dict they are uploaded once and reused from it (device arrays are never written).
+    """
     values = slice_values(plan, slice_index)
-    for array, labels in zip(network.arrays, network.indices):
+    tensors: list[Array | None] = []
+    for t, (array, labels) in enumerate(zip(network.arrays, network.indices)):
+        if resident is not None and t in resident:
+            tensors.append(resident[t])
+            continue
         if values and any(i in values for i in labels):
             key = tuple(values.get(i, slice(None)) for i in labels)
-            yield np.array(array[key], order="C")  # np.array keeps a 0-d result 0-d
-        else:
-            yield array
+            tensors.append(backend.to_device(np.array(array[key], order="C")))  # keeps 0-d arrays 0-d
+            continue
+        tensors.append(backend.to_device(array))
+        if resident is not None:
+            resident[t] = tensors[-1]
+    return tensors
 
 
-def run_slice(network: Network, plan: Plan, backend: Backend, slice_index: int) -> np.ndarray:
-    """Contract one slice on ``backend`` and return its (unscaled) result on the host."""
-    tensors: list[Array | None] = [backend.to_device(a) for a in sliced_inputs(network, plan, slice_index)]
+def run_slice(
+    network: Network, plan: Plan, backend: Backend, slice_index: int, resident: dict[int, Array] | None = None
+) -> np.ndarray:
+    """Contract one slice on ``backend`` and return its (unscaled) result on the host.
+
+    ``resident`` keeps the unsliced inputs on the device from one slice to the next.
+    """
+    tensors = upload_inputs(network, plan, backend, slice_index, resident)
     if not plan.steps and not tensors:
         return np.ones((), dtype=network.arrays[0].dtype if network.arrays else np.complex64)
     for step in plan.steps:
@@ -133,10 +152,11 @@ def run_chunk(job: SliceJob, chunk: Chunk) -> np.ndarray:
     """
     backend = get_backend(job.backend) if isinstance(job.backend, str) else job.backend
     total: np.ndarray | None = None
+    resident: dict[int, Array] = {}  # unsliced inputs, uploaded once per chunk
     for position in range(chunk.start, chunk.stop):
         s = job.slice_at(position)
         try:
-            part = run_slice(job.network, job.plan, backend, s)
+            part = run_slice(job.network, job.plan, backend, s, resident)
         except Exception as err:
             err.add_note(f"qtn: raised while contracting slice {s} (of {job.plan.n_slices})")
             raise

@@ -1,16 +1,17 @@
-"""Host<->device traffic of a contraction: each slice uploads every input once and
-downloads its result once, and nothing else crosses the bus.
+"""Host<->device traffic of a contraction: an input without a sliced index is uploaded
+once per run (chunk), an input with one once per slice, each slice's result is
+downloaded once, and nothing else crosses the bus.
 
 For a 16-qubit grid-circuit amplitude (and the same circuit with three qubits left
-open), unsliced and sliced (``max_memory`` small enough for several slices), the
-OpenCL backend's byte counters must equal, exactly:
+open), unsliced and sliced (``max_memory`` small enough for several slices), run as
+one chunk, the OpenCL backend's byte counters must equal, exactly:
 
-* ``bytes_to_device`` = n_slices x sum over ``plan.inputs`` of elements x itemsize;
+* ``bytes_to_device`` = the unsliced inputs' bytes + n_slices x the sliced inputs' bytes;
 * ``bytes_to_host``   = n_slices x the elements of ``plan.output`` x itemsize.
 
 Three independent witnesses are checked: the backend's own ``stats()``, the shapes
-passed to ``to_device`` / ``to_host`` (one call per input per slice, in input order,
-and one per slice), and, for OpenCL, every ``pyopencl.enqueue_copy`` the run makes
+passed to ``to_device`` / ``to_host`` (in input order, and one download per slice),
+and, for OpenCL, every ``pyopencl.enqueue_copy`` the run makes
 (no buffer is created from host memory, and no copy happens outside ``to_device`` /
 ``to_host``). The HLS backend counts the copies its board would make over PCIe the
 same way, so it is held to the same figures. The result is checked against Cirq.
@@ -25,8 +26,10 @@ import cirq
 import numpy as np
 import pytest
 
-from qtn.api import plan_and_contract, prepare, run_options
+from qtn.api import prepare, run_options
 from qtn.circuits import open_network
+from qtn.execute import contract
+from qtn.planning import plan_network
 
 from conftest import start_backend
 from helpers import reference_state, tolerance
@@ -103,7 +106,7 @@ def _forbid(name: str):
 @pytest.mark.parametrize("backend_name", ["opencl", "hls"])
 @pytest.mark.parametrize("open_positions", [(), OPEN], ids=["amplitude", "open3"])
 @pytest.mark.parametrize("max_memory", [None, SLICED_MAX_MEMORY], ids=["unsliced", "sliced"])
-def test_one_upload_per_input_per_slice(circuit, reference, monkeypatch, backend_name, open_positions, max_memory):
+def test_inputs_uploaded_once_results_downloaded_once(circuit, reference, monkeypatch, backend_name, open_positions, max_memory):
     backend = start_backend(backend_name)
     opts = run_options(backend, max_memory=max_memory, progress=False)
     ct = prepare(circuit, None, None, opts.dtype)
@@ -133,22 +136,31 @@ def test_one_upload_per_input_per_slice(circuit, reference, monkeypatch, backend
             if hasattr(cl, name):
                 monkeypatch.setattr(cl, name, _forbid(name))
 
+    simple = net.simplified().canonical()
+    plan = plan_network(simple, memory_budget=opts.max_memory)
     backend.reset_stats()
-    result, plan = plan_and_contract(net, opts)
+    result = contract(simple, plan, backend, chunk_size=plan.n_slices)  # one chunk
     stats = backend.stats()
 
     if max_memory is not None:
         assert plan.n_slices > 1, "the sliced case must really slice; lower SLICED_MAX_MEMORY"
+    sliced = set(plan.sliced)
+    is_sliced = [bool(sliced & set(ix)) for ix in simple.indices]
+    if max_memory is not None:
+        assert any(is_sliced) and not all(is_sliced), "the case must have both kinds of input"
     input_shapes = [tuple(plan.size_dict[i] for i in ix) for ix in plan.inputs]
     output_shape = tuple(plan.size_dict[o] for o in plan.output)
-    input_bytes = sum(_elements(plan, ix) for ix in plan.inputs) * plan.itemsize
+    once_bytes = sum(_elements(plan, ix) for ix, s in zip(plan.inputs, is_sliced) if not s) * plan.itemsize
+    per_slice_bytes = sum(_elements(plan, ix) for ix, s in zip(plan.inputs, is_sliced) if s) * plan.itemsize
     output_bytes = _elements(plan, plan.output) * plan.itemsize
 
-    # the backend's own counters: one upload per input per slice, one download per slice
-    assert stats["bytes_to_device"] == plan.n_slices * input_bytes
+    # the backend's own counters
+    assert stats["bytes_to_device"] == once_bytes + plan.n_slices * per_slice_bytes
     assert stats["bytes_to_host"] == plan.n_slices * output_bytes
-    # the calls themselves, in order: every slice uploads the inputs, then downloads once
-    assert uploads == input_shapes * plan.n_slices
+    # the calls themselves, in order: the first slice uploads every input, later
+    # slices only the sliced ones; every slice downloads once
+    later = [shape for shape, s in zip(input_shapes, is_sliced) if s]
+    assert uploads == input_shapes + later * (plan.n_slices - 1)
     assert downloads == [math.prod(output_shape)] * plan.n_slices
     if recorder is not None:
         # every byte that crossed the bus went through to_device / to_host
@@ -156,7 +168,7 @@ def test_one_upload_per_input_per_slice(circuit, reference, monkeypatch, backend
         assert sum(recorder.to_host) == stats["bytes_to_host"]
         assert len(recorder.to_host) == plan.n_slices
         # (a 0-d or empty input makes no copy: OpenCL has no 0-byte buffers)
-        assert len(recorder.to_device) == sum(math.prod(s) > 0 for s in input_shapes) * plan.n_slices
+        assert len(recorder.to_device) == sum(math.prod(s) > 0 for s in uploads)
         assert recorder.on_device == 0
         assert recorder.host_backed_buffers == 0
 
