@@ -74,7 +74,7 @@ from qtn.api import prepare  # noqa: E402
 from qtn.circuits import open_network  # noqa: E402
 from qtn.execute import Chunk, SliceJob, contract  # noqa: E402
 from qtn.io import read_circuit  # noqa: E402
-from qtn.planning import Plan, plan_from_path, plan_network  # noqa: E402
+from qtn.planning import Plan, plan_from_path, plan_network, sliced_labels  # noqa: E402
 
 SYCAMORE = Path("/work/shared/circuits/circuit_n53_m10_s0_e0_pABCDCDAB.qsim")
 WORKERS = 2
@@ -116,7 +116,7 @@ def sliced_plans(net: qtn.network.Network, base: Plan, n_slices: int, search_tim
     searched = opt.search([tuple(ix) for ix in net.indices], tuple(net.output), net.size_dict)
     if searched.nslices == n_slices:
         candidates.append(searched)
-    plans = [plan_from_path(net, t.get_ssa_path(), tuple(t.sliced_inds),
+    plans = [plan_from_path(net, t.get_ssa_path(), sliced_labels(t),
                             memory_budget=int(t.max_size()) * base.itemsize, method="sliced") for t in candidates]
     sliced = min(plans, key=lambda p: p.flops)
     same = plan_from_path(net, [(s.left, s.right) for s in sliced.steps], (), memory_budget=2**40,

@@ -3,9 +3,10 @@
 A :class:`Plan` is computed from a network's *structure* only (labels, shapes, dtype),
 so it is cached and reused when only the values change (other parameters, another
 bitstring). Path search: cotengra's greedy optimizer first; when its contraction
-would take more than a moment, cotengra's hyper-optimizer (kahypar + greedy, with
-subtree reconfiguration and slicing inside every trial) searches for at most as long
-as the best contraction found would take to run, capped by ``search_time``.
+would take more than a moment, cotengra's hyper-optimizer (random-greedy trials, then
+kahypar + greedy with subtree reconfiguration; slicing inside every trial when the
+budget bites) searches for at most as long as the best contraction found would take
+to run, capped by ``search_time``.
 
 With a :class:`MemoryLimit` on the *peak* bytes of one slice (what a device or a
 worker thread really holds), a plan whose peak is over it is sliced further until
@@ -21,12 +22,16 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
+from opt_einsum import get_symbol
+from opt_einsum.parser import _einsum_symbols_base as _BASE_SYMBOLS
+
 from .gemm import GemmSpec, LoweredStep, lower_pair
 from .network import Network
 
-#: Rough contraction rate (real flop/s) of one small machine, used only to decide how
-#: long a path search is worth: never longer than the contraction it would save.
-ASSUMED_FLOP_RATE = 2e10
+#: Rough contraction rate (real flop/s) of one small machine (2 cores: 50-180 GFLOP/s
+#: measured on large contractions), used only to decide how long a path search is
+#: worth: never longer than the contraction it would save.
+ASSUMED_FLOP_RATE = 5e10
 #: Below this many flops the greedy path is used as is.
 GREEDY_ENOUGH_FLOPS = 1e9
 DEFAULT_SEARCH_TIME = 30.0
@@ -260,6 +265,10 @@ def _search(network: Network, budget: int, itemsize: int, optimize, search_time,
     if len(inputs) <= 1:
         return _build(network, None, (), budget, itemsize, time.perf_counter() - t0, "trivial")
 
+    # cotengra's Rust pathfinders (cotengrust) take one-character labels
+    inputs = [tuple(map(get_symbol, ix)) for ix in inputs]
+    output = tuple(map(get_symbol, output))
+    sizes = {get_symbol(label): d for label, d in sizes.items()}
     if optimize is None or optimize == "greedy":
         tree = ctg.array_contract_tree(inputs, output, sizes, optimize="greedy", canonicalize=False)
         method = "greedy"
@@ -290,8 +299,22 @@ def _search(network: Network, budget: int, itemsize: int, optimize, search_time,
             f"{MAX_SLICES}); raise max_memory (a max_memory of at least {budget * 64} bytes would "
             "cut the slices by ~64x)"
         )
-    sliced = tuple(tree.sliced_inds)
-    return _build(network, tree, sliced, budget, itemsize, time.perf_counter() - t0, method)
+    return _build(network, tree, sliced_labels(tree), budget, itemsize, time.perf_counter() - t0, method)
+
+
+def sliced_labels(tree) -> tuple[int, ...]:
+    """The network labels a cotengra tree slices (it holds them as symbols)."""
+    return tuple(_label_of_symbol(symbol) for symbol in tree.sliced_inds)
+
+
+def _label_of_symbol(symbol: str) -> int:
+    """Inverse of ``opt_einsum.get_symbol`` for the labels qtn uses (ints >= 0)."""
+    code = ord(symbol)
+    if code >= 57344:  # get_symbol(i) = chr(i + 2048) for i >= 55296 (past the surrogates)
+        return code - 2048
+    if code >= 192:  # get_symbol(i) = chr(i + 140) for 52 <= i < 55296
+        return code - 140
+    return _BASE_SYMBOLS.index(symbol)
 
 
 def _fit_peak(network: Network, plan: Plan, limit: MemoryLimit) -> Plan:
@@ -309,7 +332,7 @@ def _fit_peak(network: Network, plan: Plan, limit: MemoryLimit) -> Plan:
         if tree.nslices > MAX_SLICES:
             break
         seconds = plan.search_seconds + time.perf_counter() - t0
-        candidate = _build(network, tree, tuple(tree.sliced_inds), target * plan.itemsize, plan.itemsize,
+        candidate = _build(network, tree, sliced_labels(tree), target * plan.itemsize, plan.itemsize,
                            seconds, plan.method.removesuffix("+peak") + "+peak")
         if candidate.peak_bytes < best.peak_bytes:
             best = candidate
@@ -325,33 +348,40 @@ def _fit_peak(network: Network, plan: Plan, limit: MemoryLimit) -> Plan:
 
 def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, greedy_tree):
     """Hyper-optimize in rounds until the search has taken as long as the best
-    contraction found would take to run (at ``ASSUMED_FLOP_RATE``), or ``cap`` seconds."""
-    if isinstance(optimize, str) or optimize is None:
-        # slice inside every trial only when the budget bites: slicing trees that
-        # already fit would cost flops for nothing.
-        slicing = {"target_size": target, "allow_outer": False} if needs_slicing else None
-        opt = ctg.HyperOptimizer(
-            methods=["greedy", "kahypar"],
-            minimize="combo",
-            max_repeats=4,
-            parallel=False,
-            reconf_opts={},
-            slicing_opts=slicing,
-            progbar=progress,
-        )
-        rounds = 256
-    else:
-        opt, rounds = optimize, 1
-    best = None
-    for _ in range(rounds):
-        tree = opt.search(inputs, output, sizes)
-        best = tree
-        elapsed = time.perf_counter() - t0
-        if elapsed > cap or elapsed > _score(tree) / ASSUMED_FLOP_RATE:
-            break
-    if greedy_tree is not None and greedy_tree.max_size() <= target and _score(greedy_tree) < _score(best):
-        return greedy_tree, "greedy"
-    return best, "hyper(kahypar,greedy)"
+    contraction found would take to run (at ``ASSUMED_FLOP_RATE``), or ``cap`` seconds.
+
+    Two stages: cheap random-greedy trials with small subtree reconfiguration (enough
+    for circuits of ~30 qubits, found in about a second), then, while the best
+    contraction still outweighs the search, kahypar and greedy trials with full
+    reconfiguration (what 53-qubit circuits need).
+    """
+    if not (isinstance(optimize, str) or optimize is None):
+        return optimize.search(inputs, output, sizes), "custom"
+    # slice inside every trial only when the budget bites: slicing trees that
+    # already fit would cost flops for nothing.
+    slicing = {"target_size": target, "allow_outer": False} if needs_slicing else None
+    from cotengra.hyperoptimizers.hyper import get_default_optlib_eco
+
+    stages = [
+        ("hyper(random-greedy)", 8, 16, dict(methods=["random-greedy"], optlib=get_default_optlib_eco(),
+                                           reconf_opts={"subtree_size": 4, "maxiter": "auto",
+                                                        "maxiter_auto_cap": 128})),
+        ("hyper(kahypar,greedy)", 4, 256, dict(methods=["greedy", "kahypar"], reconf_opts={})),
+    ]
+    best, method = greedy_tree, "greedy"
+    if best is not None and best.max_size() > target:
+        best = None  # a greedy tree over budget competes only after slicing, at the end
+    for name, per_round, rounds, settings in stages:
+        opt = ctg.HyperOptimizer(minimize="combo", max_repeats=per_round, parallel=False,
+                                 slicing_opts=slicing, progbar=progress, **settings)
+        for _ in range(rounds):
+            tree = opt.search(inputs, output, sizes)
+            if best is None or _score(tree) < _score(best):
+                best, method = tree, name
+            elapsed = time.perf_counter() - t0
+            if elapsed > cap or elapsed > _score(best) / ASSUMED_FLOP_RATE:
+                return best, method
+    return best, method
 
 
 def _score(tree) -> float:

@@ -15,7 +15,7 @@ from qtn.api import plan_and_contract, prepare, run_options
 from qtn.checkpoint import Checkpoint
 from qtn.circuits import open_network
 from qtn.network import Network
-from qtn.planning import plan_from_path, plan_network
+from qtn.planning import plan_from_path, plan_network, sliced_labels
 
 
 def grid_circuit(seed: int = 1) -> cirq.Circuit:
@@ -32,7 +32,7 @@ def amplitude_network(circuit: cirq.Circuit, bits: int = 0) -> Network:
 def sliced_plan(net: Network, n_slices: int = 16):
     greedy = plan_network(net, memory_budget=2**40, optimize="greedy")
     tree = greedy.tree.slice(target_slices=n_slices, allow_outer=False)
-    return plan_from_path(net, tree.get_ssa_path(), tuple(tree.sliced_inds), memory_budget=greedy.memory_budget)
+    return plan_from_path(net, tree.get_ssa_path(), sliced_labels(tree), memory_budget=greedy.memory_budget)
 
 
 @pytest.fixture(scope="module")

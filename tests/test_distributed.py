@@ -19,7 +19,7 @@ from qtn import execute, executors
 from qtn.api import prepare
 from qtn.circuits import open_network
 from qtn.network import Network
-from qtn.planning import MemoryLimit, plan_from_path, plan_network
+from qtn.planning import MemoryLimit, plan_from_path, plan_network, sliced_labels
 
 
 def grid_circuit(rows=3, cols=4, depth=8, seed=1) -> cirq.Circuit:
@@ -50,7 +50,7 @@ def slow_slices():
     net = amplitude_network(circuit)
     greedy = plan_network(net, memory_budget=2**40, optimize="greedy")
     tree = greedy.tree.slice(target_slices=32, allow_outer=False)
-    plan = plan_from_path(net, tree.get_ssa_path(), tuple(tree.sliced_inds), memory_budget=greedy.memory_budget)
+    plan = plan_from_path(net, tree.get_ssa_path(), sliced_labels(tree), memory_budget=greedy.memory_budget)
     assert plan.n_slices == 32
     expected = complex(cirq.final_state_vector(circuit, dtype=np.complex128)[0])
     return net, plan, expected
