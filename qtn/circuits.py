@@ -81,7 +81,39 @@ class GateTensor:
     diagonal: bool
 
 
-def _unitary_tensors(op: cirq.Operation, depth: int = 0) -> list[GateTensor]:
+@dataclass(frozen=True)
+class ChannelTensor:
+    """A noise channel as its superoperator ``sum_k K_k (x) conj(K_k)`` on ``qubits``.
+
+    ``data`` has axes (ket outputs, bra outputs, ket inputs, bra inputs), one per qubit
+    each; when every Kraus operator is diagonal only the diagonal is kept, with axes
+    (ket, bra). ``trace_preserving`` says whether ``sum_k K_k^dagger K_k = 1``, which
+    lets a channel outside a lightcone be dropped.
+    """
+
+    qubits: tuple[cirq.Qid, ...]
+    data: np.ndarray
+    diagonal: bool
+    trace_preserving: bool
+
+
+def channel_tensor(qubits: Sequence[cirq.Qid], kraus: Sequence[np.ndarray]) -> ChannelTensor:
+    """The :class:`ChannelTensor` of Kraus operators acting on ``qubits``."""
+    n = len(qubits)
+    ks = np.asarray(kraus, dtype=np.complex128).reshape(-1, 2**n, 2**n)
+    tp = np.allclose(np.einsum("kab,kac->bc", ks.conj(), ks), np.eye(2**n), atol=1e-8)
+    diagonals = np.einsum("kaa->ka", ks)
+    if all(np.array_equal(k, np.diag(d)) for k, d in zip(ks, diagonals)):
+        data = np.einsum("ka,kb->ab", diagonals, diagonals.conj()).reshape((2,) * (2 * n))
+        return ChannelTensor(tuple(qubits), data, True, tp)
+    data = np.einsum("kab,kcd->acbd", ks, ks.conj()).reshape((2,) * (4 * n))
+    return ChannelTensor(tuple(qubits), data, False, tp)
+
+
+def _unitary_tensors(
+    op: cirq.Operation, depth: int = 0, allow_channels: bool = False
+) -> "list[GateTensor | ChannelTensor]":
+    # allow_channels: noise becomes ChannelTensors (density-matrix networks) instead of an error
     if depth > 50:
         raise ValueError(f"operation {op} decomposes without end")
     shape = cirq.qid_shape(op)
@@ -104,11 +136,17 @@ def _unitary_tensors(op: cirq.Operation, depth: int = 0) -> list[GateTensor]:
             return [GateTensor(tuple(op.qubits), d.reshape((2,) * n), True)]
         return [GateTensor(tuple(op.qubits), u.reshape((2,) * (2 * n)), False)]
     if cirq.has_kraus(op) or cirq.has_mixture(op):
-        raise ValueError(f"operation {op} is a noise channel, not a unitary; amplitudes of noisy circuits are not defined")
+        if not allow_channels:
+            raise ValueError(
+                f"operation {op} is a noise channel, not a unitary; amplitudes of noisy circuits are not defined"
+            )
+        kraus = cirq.kraus(op, None)
+        if kraus is not None:
+            return [channel_tensor(op.qubits, kraus)]
     parts = cirq.decompose_once(op, default=None)
     if parts is None:
         raise ValueError(f"operation {op} has no unitary and no decomposition qtn can use")
-    return [t for part in parts for t in _unitary_tensors(part, depth + 1)]
+    return [t for part in parts for t in _unitary_tensors(part, depth + 1, allow_channels)]
 
 
 @dataclass
@@ -210,3 +248,65 @@ def open_network(
     open_set = set(open_positions)
     fixed = {p: (bits[p] if bits is not None else 0) for p in range(len(ct.qubits)) if p not in open_set}
     return _with_ends(ct, fixed, open_positions, dtype, initial)
+
+
+def as_noise_model(noise: Any) -> cirq.NoiseModel:
+    """``cirq.NoiseModel.from_noise_model_like`` with qtn's error message.
+
+    Raises:
+        TypeError: ``noise`` is not noise-model-like.
+    """
+    try:
+        return cirq.NoiseModel.from_noise_model_like(noise)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"noise must be None, a cirq.NoiseModel, or a single-qubit gate or channel (applied to every "
+            f"qubit after every moment), not {noise!r}"
+        ) from err
+
+
+def apply_noise(circuit: cirq.AbstractCircuit, noise: Any) -> cirq.AbstractCircuit:
+    """The circuit with a noise model applied as ``cirq.DensityMatrixSimulator`` applies it.
+
+    Args:
+        circuit: a resolved circuit.
+        noise: a ``cirq.NoiseModel`` or anything ``cirq.NoiseModel.from_noise_model_like``
+            accepts (a channel, a gate, ``None`` for no noise).
+
+    Raises:
+        TypeError: ``noise`` is not noise-model-like.
+    """
+    model = as_noise_model(noise)
+    if model is cirq.NO_NOISE or not len(circuit):
+        return circuit
+    return cirq.Circuit(model.noisy_moments(circuit, sorted(circuit.all_qubits())))
+
+
+def defer_to_terminal(circuit: cirq.AbstractCircuit) -> tuple[list[cirq.Operation], list[cirq.Qid]]:
+    """The circuit's operations with every measurement a terminal ``cirq.MeasurementGate``.
+
+    A circuit whose measurements are already terminal and plain is returned as is.
+    Otherwise (mid-circuit measurements, classical control, measurements that are
+    not a ``MeasurementGate``, sub-circuits) ``cirq.defer_measurements`` copies each
+    measured qubit onto a fresh ancilla with a CNOT, turns classical control into
+    quantum control, and measures the ancillas at the end, which gives the same
+    distribution of results. Then *every* measurement is deferred, terminal ones
+    included, so instances of a repeated key stay in time order.
+
+    Returns:
+        The operations in order, and the ancilla qubits the deferral added (sorted).
+    """
+    ops = list(circuit.all_operations())
+    simple = (
+        not any(isinstance(op.untagged, cirq.CircuitOperation) for op in ops)
+        and all(isinstance(op.gate, cirq.MeasurementGate) for op in ops if cirq.is_measurement(op))
+        and not any(op.classical_controls for op in ops)
+        and circuit.are_all_measurements_terminal()
+    )
+    if simple:
+        return ops, []
+    circuit = cirq.unroll_circuit_op(cirq.Circuit(circuit), deep=True, tags_to_check=None)
+    measured = sorted({q for op in circuit.all_operations() if cirq.is_measurement(op) for q in op.qubits})
+    # an identity after the measurements makes them non-terminal, so all are deferred
+    deferred = cirq.defer_measurements(circuit + cirq.Moment(cirq.I.on_each(*measured)))
+    return list(deferred.all_operations()), sorted(deferred.all_qubits() - circuit.all_qubits())

@@ -127,7 +127,7 @@ def run_slice(
     """
     tensors = upload_inputs(network, plan, backend, slice_index, resident)
     if not plan.steps and not tensors:
-        return np.ones((), dtype=network.arrays[0].dtype if network.arrays else np.complex64)
+        return np.ones((), dtype=np.complex128)  # all in network.scalar: keep its full precision
     for step in plan.steps:
         low = step.lowered
         a = backend.transpose_reshape(tensors[step.left], low.a_perm, low.a_shape)
