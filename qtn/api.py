@@ -27,8 +27,6 @@ MAX_STATE_VECTOR_QUBITS = 32
 #: at most this many qubits differ (and the open tensor is not much larger than the batch).
 MAX_BATCH_OPEN_QUBITS = 16
 
-BitstringLike = "int | str | Sequence[int]"
-
 
 @dataclass(frozen=True)
 class RunOptions:

@@ -21,8 +21,6 @@ from .network import Network
 _ZERO = np.array([1.0, 0.0])
 _ONE = np.array([0.0, 1.0])
 
-#: What ``qubit_order=`` accepts: a Cirq QubitOrder or an explicit sequence of qubits.
-QubitOrderLike = "cirq.QubitOrderOrList | None"
 
 
 def resolve_qubit_order(circuit: cirq.AbstractCircuit, qubit_order: Any = None) -> list[cirq.Qid]:

@@ -8,7 +8,7 @@ For operands ``A[a_idx]`` and ``B[b_idx]`` every index falls in one class:
 
 Then ``C[batch, m, n] = A[batch, m, k] @ B[batch, k, n]`` after one permute+reshape of
 each operand. An index that is in one operand only and needed nowhere else cannot
-occur: the network is pre-summed before planning (``Network.sum_dangling``).
+occur: ``Network.simplified`` sums such indices before planning.
 """
 
 from __future__ import annotations

@@ -75,7 +75,8 @@ def parse_qsim(text: str, source: str = "<string>") -> cirq.Circuit:
         time, name = int(fields[0]), fields[1].lower()
         if name == "m":
             qubits = _qubits(fields[2:], n, where)
-            moments.setdefault(time, []).append(cirq.measure(*qubits, key=f"m{time}"))
+            # one key per measurement line: two 'm' lines at one time must not share a key
+            moments.setdefault(time, []).append(cirq.measure(*qubits, key=f"m{time}_{no}"))
             continue
         if name not in _QSIM_GATES:
             raise CircuitFileError(f"{where}: unknown qsim gate {fields[1]!r}; known: {', '.join(sorted(_QSIM_GATES))}, m")

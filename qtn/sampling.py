@@ -55,7 +55,6 @@ BATCH_FLOPS = 2e8
 METHODS = ("auto", "state_vector", "marginal", "gate_by_gate")
 
 
-
 @dataclass(frozen=True)
 class MeasuredCircuit:
     """A circuit ready to sample: its operations as tensors and its terminal measurements.
@@ -493,8 +492,10 @@ def measurement_records(mc: MeasuredCircuit, bits: np.ndarray, prng: np.random.R
 def run_records(mc: MeasuredCircuit, repetitions: int, prng: np.random.RandomState, opts,
                 method: str = "auto", group_size: int | None = None) -> dict[str, np.ndarray]:
     """Draw samples and turn them into Cirq's measurement records."""
-    if isinstance(repetitions, bool) or not isinstance(repetitions, numbers.Integral) or repetitions < 0:
-        raise ValueError(f"repetitions must be a non-negative int, not {repetitions!r}")
+    if isinstance(repetitions, bool) or not isinstance(repetitions, numbers.Integral):
+        raise TypeError(f"repetitions must be an int, not {type(repetitions).__name__}")
+    if repetitions < 0:
+        raise ValueError(f"repetitions must be non-negative, not {repetitions}")
     bits = draw_bits(mc, int(repetitions), prng, opts, method, group_size)
     return measurement_records(mc, bits, prng)
 

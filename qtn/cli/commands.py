@@ -117,8 +117,10 @@ def cmd_amplitude(args: argparse.Namespace) -> int:
     n = len(qubits)
     bits = [parse_bitstring(b, n) for b in args.bitstring]
     with _api_call(args, "amplitudes", "amplitude") as amplitudes:
-        # the plan of one amplitude, which amplitudes() then finds in the plan cache
-        plan = entry_point("plan", "amplitude", {})(circuit, **_run_kwargs(args))
+        # the plan of one amplitude, which amplitudes() then finds in the plan cache (a
+        # batch of bitstrings differing in few qubits runs as one open-leg network instead)
+        plan = entry_point("plan", "amplitude", {})(circuit, **_run_kwargs(args),
+                                                    executor=amplitudes.keywords.get("executor"))
         t0 = time.perf_counter()
         amps = amplitudes(circuit, bits)
         seconds = time.perf_counter() - t0
