@@ -515,6 +515,8 @@ def sample(
     search_time: float | None = None,
     progress: bool | None = None,
     executor: Any = None,
+    sampling: str = "auto",
+    group_size: int | None = None,
 ) -> cirq.ResultDict:
     """Exact samples of a circuit's measurements, as ``cirq.Simulator().run`` returns them.
 
@@ -529,6 +531,9 @@ def sample(
             noisy circuits are sampled exactly from density-matrix networks.
         backend, max_memory, dtype, optimize, search_time, progress, executor: as
             for :func:`qtn.amplitudes`.
+        sampling: ``"auto"`` (default), ``"state_vector"``, ``"marginal"`` or
+            ``"gate_by_gate"``, as for :class:`qtn.Simulator`.
+        group_size: qubits drawn per contraction (default: the method's).
 
     Returns:
         A ``cirq.ResultDict`` with Cirq's keys and records (repeated keys included).
@@ -542,4 +547,4 @@ def sample(
     prng = cirq.value.parse_random_state(seed)
     resolver = cirq.ParamResolver(param_resolver)
     mc = measured_circuit(circuit, qubit_order, resolver, noise, opts.dtype)
-    return cirq.ResultDict(params=resolver, records=run_records(mc, repetitions, prng, opts))
+    return cirq.ResultDict(params=resolver, records=run_records(mc, repetitions, prng, opts, sampling, group_size))

@@ -248,6 +248,16 @@ def test_ghz_on_60_qubits():
     assert stats.binomtest(int(bits[:, 0].sum()), 200).pvalue > ALPHA
 
 
+@pytest.mark.parametrize("method", ["marginal", "gate_by_gate"])
+def test_sample_function_takes_the_method(method):
+    q = _Q.range(40)
+    circuit = cirq.Circuit(cirq.H(q[0]), [cirq.CNOT(q[i], q[i + 1]) for i in range(39)], cirq.measure(*q, key="m"))
+    bits = qtn.sample(circuit, 60, seed=3, sampling=method, group_size=4).measurements["m"]
+    assert np.all(bits == bits[:, :1])
+    with pytest.raises(ValueError, match="sampling"):
+        qtn.sample(circuit, 1, sampling="fastest")
+
+
 def test_product_state_on_64_qubits_gate_by_gate_and_marginal():
     q = cirq.GridQubit.rect(8, 8)
     angles = np.linspace(0.2, 2.9, 64)
