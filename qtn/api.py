@@ -142,11 +142,16 @@ def plan_and_contract(network: Network, opts: RunOptions) -> tuple[np.ndarray, P
     slot = opts.checkpoint.next_slot() if isinstance(opts.checkpoint, Checkpoint) else opts.checkpoint
     plan = None if slot is None else slot.saved_plan(net, opts.max_memory, limit.bytes)
     if plan is None:
-        plan = plan_network(net, memory_budget=opts.max_memory, optimize=opts.optimize,
-                            search_time=opts.search_time, progress=opts.progress, peak_limit=limit)
+        plan = _plan(net, opts, limit)
     result = contract(net, plan, opts.backend, progress=opts.progress, executor=runner, checkpoint=slot,
                       memory_limit=limit)
     return result.astype(opts.dtype, copy=False), plan
+
+
+def _plan(net: Network, opts: RunOptions, limit: MemoryLimit) -> Plan:
+    """The (cached) plan of a simplified, canonical network under ``opts``."""
+    return plan_network(net, memory_budget=opts.max_memory, optimize=opts.optimize,
+                        search_time=opts.search_time, progress=opts.progress, peak_limit=limit)
 
 
 def _task_limit(opts: RunOptions, runner: Any = None) -> MemoryLimit:
@@ -311,8 +316,7 @@ def plan(
     if unknown:
         raise ValueError(f"open_qubits holds {unknown[0]}, which is not a qubit of the circuit")
     net = open_network(ct, [position[q] for q in open_qubits], None, opts.dtype).simplified().canonical()
-    result = plan_network(net, memory_budget=opts.max_memory, optimize=opts.optimize,
-                          search_time=opts.search_time, progress=opts.progress, peak_limit=_task_limit(opts))
+    result = _plan(net, opts, _task_limit(opts))
     if board is not None:
         result = dataclasses.replace(result, board_time=_board_time(result, board, opts.dtype))
     return result

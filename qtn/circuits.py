@@ -147,6 +147,19 @@ def _unitary_tensors(
     return [t for part in parts for t in _unitary_tensors(part, depth + 1, allow_channels)]
 
 
+def gate_key(op: cirq.Operation) -> Any:
+    """A key under which an op's tensors can be cached and reused for equal gates on
+    other qubits, or None where the op has no hashable gate."""
+    if op.gate is None:
+        return None
+    key = (op.gate, len(op.qubits))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 @dataclass
 class CircuitTensors:
     """A circuit's gates as tensors on integer wire labels, before its ends are closed.
@@ -190,11 +203,7 @@ def circuit_tensors(
     scalar = 1.0 + 0j
     cache: dict[Any, list[GateTensor]] = {}
     for op in circuit.all_operations():
-        try:
-            key: Any = (op.gate, len(op.qubits)) if op.gate is not None else None
-            hash(key)
-        except TypeError:
-            key = None
+        key = gate_key(op)
         tensors = cache.get(key) if key is not None else None
         if tensors is None:
             tensors = _unitary_tensors(op)

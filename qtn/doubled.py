@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import cirq
 import numpy as np
 
-from .circuits import ChannelTensor, _unitary_tensors
+from .circuits import ChannelTensor, _unitary_tensors, gate_key
 from .network import Network
 
 _UNITARY, _DIAGONAL, _CHANNEL, _DIAGONAL_CHANNEL = range(4)
@@ -102,11 +102,7 @@ def compile_ops(ops: Iterable[cirq.Operation], qubits: Sequence[cirq.Qid], dtype
     cache: dict[Any, tuple[tuple[Piece, ...], bool]] = {}
     compiled: list[CompiledOp] = []
     for op in ops:
-        try:
-            key: Any = (op.gate, len(op.qubits)) if op.gate is not None else None
-            hash(key)
-        except TypeError:
-            key = None
+        key = gate_key(op)
         entry = cache.get(key) if key is not None else None
         if entry is None:
             entry = _template(op, dtype)
