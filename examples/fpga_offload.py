@@ -1,7 +1,7 @@
 """Offloading the GEMMs of a contraction to an FPGA: tiles, plans, modelled times,
 and the HLS kernel run in C simulation.
 
-For every shipped board profile (``qtn.boards.available_boards()``) this prints the
+For every shipped board profile (``qtn.fpga.boards.available_boards()``) this prints the
 GEMM tiles sized from its on-chip memory and DSPs, then plans one amplitude of a
 20-qubit random grid circuit twice: with intermediates in the card's off-chip
 memory, and with every intermediate on chip (sliced to fit). The board times are
@@ -22,7 +22,8 @@ import time
 import numpy as np
 
 import qtn
-from qtn import boards, generators
+from qtn import generators
+from qtn.fpga import boards
 
 
 def board_table(circuit, label: str) -> None:

@@ -284,11 +284,11 @@ def plan(
     of amplitudes over those qubits). Takes the keywords of :func:`amplitudes`, and:
 
     Args:
-        board: plan for an FPGA board (``qtn.boards.available_boards()``): unless
+        board: plan for an FPGA board (``qtn.fpga.boards.available_boards()``): unless
             ``max_memory`` is given, intermediates are bounded by the board's off-chip
             memory, and the plan carries its modelled board time (``plan.board_time``).
         on_chip: with ``board``, bound every intermediate by the board's on-chip
-            budget instead (``qtn.boards.on_chip_budget_bytes``), slicing as needed.
+            budget instead (``qtn.fpga.boards.on_chip_budget_bytes``), slicing as needed.
 
     It is the plan :func:`amplitudes` runs with the same keywords (``executor``
     included: one slice's peak memory must fit a worker's share).
@@ -303,7 +303,7 @@ def plan(
     if on_chip and board is None:
         raise ValueError("on_chip=True needs a board, e.g. board='u280'")
     if board is not None and max_memory is None:
-        from . import boards
+        from .fpga import boards
 
         profile = boards.load_board(board)
         max_memory = boards.on_chip_budget_bytes(profile, dtype) if on_chip else profile.off_chip.size_bytes
@@ -325,7 +325,7 @@ def plan(
 def _board_time(p: Plan, board: str, dtype: np.dtype):
     """The modelled time of a plan on a board: every slice uploads its inputs and
     downloads its result over PCIe."""
-    from .board_time import modelled_time
+    from .fpga.board_time import modelled_time
 
     bytes_in = sum(math.prod(p.size_dict[i] for i in ix) for ix in p.inputs) * p.itemsize
     bytes_out = math.prod(p.size_dict[o] for o in p.output) * p.itemsize

@@ -93,7 +93,7 @@ class Plan:
         method: which optimizer produced the order.
         itemsize: bytes per element (8 for complex64).
         board_time: for a plan made for an FPGA board, its modelled (not measured)
-            time there (a ``qtn.board_time.BoardTime``); otherwise None.
+            time there (a ``qtn.fpga.board_time.BoardTime``); otherwise None.
         peak_limit: the bound on ``peak_bytes`` the plan was sliced to meet, or None.
     """
 

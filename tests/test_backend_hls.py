@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qtn import boards
+from qtn.fpga import boards
 from qtn.backends import BackendUnavailableError, get_backend
 from qtn.backends import hls as hls_mod
 from qtn.backends.hls import HLSBackend, HLSBuildError, build_library

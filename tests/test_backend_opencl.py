@@ -287,7 +287,7 @@ def test_board_tiles_come_from_qtn_boards(be, device_index, monkeypatch):
         calls.append((board, np.dtype(dtype)))
         return Tiles()
 
-    monkeypatch.setitem(sys.modules, "qtn.boards", types.SimpleNamespace(gemm_tiles=gemm_tiles))
+    monkeypatch.setitem(sys.modules, "qtn.fpga.boards", types.SimpleNamespace(gemm_tiles=gemm_tiles))
     backend = opencl.OpenCLBackend(str(device_index), board="u280")
     assert calls == [("u280", np.dtype(np.complex64))]
     cfg = backend.tile_config()
@@ -296,7 +296,7 @@ def test_board_tiles_come_from_qtn_boards(be, device_index, monkeypatch):
     a, b = crandn(rng, (70, 20), np.dtype(np.complex64)), crandn(rng, (20, 3), np.dtype(np.complex64))
     assert_gemm_close(run_gemm(backend, a, b), a, b)  # board tiles even for a skinny product
 
-    monkeypatch.setitem(sys.modules, "qtn.boards", types.SimpleNamespace())
+    monkeypatch.setitem(sys.modules, "qtn.fpga.boards", types.SimpleNamespace())
     with pytest.raises(BackendUnavailableError, match="gemm_tiles"):
         opencl.OpenCLBackend(str(device_index), board="u280")
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import qtn
-from qtn import boards
-from qtn.board_time import modelled_time
+from qtn.fpga import boards
+from qtn.fpga.board_time import modelled_time
 
 
 def _circuit():

@@ -1,4 +1,4 @@
-"""Board profiles, GEMM tile sizing and the modelled board time (qtn.boards)."""
+"""Board profiles, GEMM tile sizing and the modelled board time (qtn.fpga.boards)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qtn import boards
-from qtn.boards import (
+from qtn.fpga import boards
+from qtn.fpga.boards import (
     Board,
     available_boards,
     gemm_tiles,
@@ -19,7 +19,7 @@ from qtn.boards import (
     load_board,
     on_chip_budget_bytes,
 )
-from qtn.board_time import modelled_time
+from qtn.fpga.board_time import modelled_time
 from qtn.gemm import GemmSpec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -273,5 +273,5 @@ def test_hls_config_has_sizes_and_static_asserts(tmp_path):
 
 def test_committed_config_h_is_current():
     # fpga/hls/config.h is generated for the default board (u280); regenerate it with
-    # qtn.boards.write_hls_config("u280", "fpga/hls/config.h") when this fails.
+    # qtn.fpga.boards.write_hls_config("u280", "fpga/hls/config.h") when this fails.
     assert (REPO / "fpga" / "hls" / "config.h").read_text() == hls_config_text("u280")

@@ -5,7 +5,7 @@
 //
 // Arrays are row-major, interleaved complex (re, im), i.e. numpy complex64 /
 // complex128 memory. Sizes come from config.h, generated per board by
-// qtn.boards.write_hls_config (TILE_M/N/K, PE_M/N, ACC_INTERLEAVE).
+// qtn.fpga.boards.write_hls_config (TILE_M/N/K, PE_M/N, ACC_INTERLEAVE).
 //
 // Architecture (see fpga/README.md):
 //  * a PE_M x PE_N array of complex multiply-adders, fully unrolled;

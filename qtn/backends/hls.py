@@ -2,10 +2,10 @@
 
 The kernel is the C++ that Vitis HLS would synthesize for a board; here g++ builds it
 into a shared library with that board's ``config.h`` (tile sizes from
-:func:`qtn.boards.gemm_tiles`) and ctypes calls it. Arrays stay in host memory, so
+:func:`qtn.fpga.boards.gemm_tiles`) and ctypes calls it. Arrays stay in host memory, so
 "device" transfers are copies, counted in :meth:`HLSBackend.stats` as if they crossed
 PCIe. Times measured here are CPU times of the simulation, not board times; for those
-see :func:`qtn.board_time.modelled_time`.
+see :func:`qtn.fpga.board_time.modelled_time`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import boards
+from ..fpga import boards
 from .base import Backend, BackendUnavailableError
 
 #: Flags of the C-simulation build (warnings the HLS coding style triggers are silenced).
@@ -89,7 +89,7 @@ def build_library(config_text: str, label: str = "custom", compiler: str | None 
     builders never load a half-written library.
 
     Args:
-        config_text: the text of ``config.h`` (see :func:`qtn.boards.hls_config_text`).
+        config_text: the text of ``config.h`` (see :func:`qtn.fpga.boards.hls_config_text`).
         label: readable prefix of the build directory (e.g. the board name).
         compiler: C++ compiler; default :func:`find_compiler`.
         root: cache root; default :func:`cache_root`.

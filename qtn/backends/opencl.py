@@ -188,7 +188,7 @@ class OpenCLBackend(Backend):
             accelerator, then CPU whose compiler builds the kernels.
         tiles: GEMM tile macros, e.g. ``{"TILE_M": 64, "TILE_N": 64, "TILE_K": 16}``;
             ``WPT_M``/``WPT_N`` (outputs per work-item) are chosen when absent.
-        board: take the tiles from ``qtn.boards.gemm_tiles(board, dtype)`` instead.
+        board: take the tiles from ``qtn.fpga.boards.gemm_tiles(board, dtype)`` instead.
 
     Attributes:
         name: ``"opencl:<device name>"``.
@@ -293,10 +293,10 @@ class OpenCLBackend(Backend):
     def _resolve_tiles(self, dtype: np.dtype) -> dict[str, int]:
         if self._board is not None:
             try:
-                from qtn.boards import gemm_tiles
+                from qtn.fpga.boards import gemm_tiles
             except (ImportError, AttributeError) as err:
                 raise BackendUnavailableError(
-                    f"board={self._board!r} needs qtn.boards.gemm_tiles(board, dtype), which is unavailable: {err}"
+                    f"board={self._board!r} needs qtn.fpga.boards.gemm_tiles(board, dtype), which is unavailable: {err}"
                 ) from err
             macros = dict(gemm_tiles(self._board, dtype).macros())
         elif self._tiles is not None:

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import qtn
 
 from .. import generators
-from ..boards import available_boards
+from ..fpga.boards import available_boards
 from .commands import CHECK_MAX_QUBITS, cmd_amplitude, cmd_bench, cmd_expect, cmd_plan, cmd_sample
 from .values import CliError, UsageError, executor_spec, parse_bytes, positive_int, probability
 

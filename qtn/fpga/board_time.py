@@ -1,7 +1,7 @@
 """The modelled (never measured) time of a plan's GEMMs on an FPGA board.
 
 A roofline-style estimate from the board profile and the GEMM tiles of
-:mod:`qtn.boards`: compute cycles of the PE array at the kernel clock, off-chip panel
+:mod:`qtn.fpga.boards`: compute cycles of the PE array at the kernel clock, off-chip panel
 traffic at the memory's peak bandwidth, and host transfers over PCIe. Every figure
 it reports says "modelled".
 """
