@@ -18,6 +18,7 @@ it fits, or refused with the figures, before anything is allocated.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 import random
@@ -299,6 +300,32 @@ def _seeded(seed: int) -> Iterator[None]:
         np.random.set_state(np_state)
 
 
+def _seeded_greedy_trial(inputs, output, size_dict, random_strength=0.0, temperature=0.0, costmod=1.0):
+    """cotengra's greedy trial with the seed of its Rust greedy drawn from ``random``
+    (seeded by :func:`_seeded`); cotengra's own trial leaves it to the OS."""
+    from cotengra.core import ContractionTree, jitter_dict
+    from cotengra.pathfinders.path_basic import get_optimize_greedy
+
+    sizes = jitter_dict(size_dict, random_strength) if random_strength != 0.0 else size_dict
+    ssa_path = get_optimize_greedy()(inputs, output, sizes, temperature=temperature, costmod=costmod,
+                                     seed=random.randrange(2**31), use_ssa=True)
+    return ContractionTree.from_path(inputs, output, size_dict, ssa_path=ssa_path)
+
+
+@functools.cache
+def _register_seeded_trials() -> None:
+    """Register seeded copies of cotengra's "greedy" and "random-greedy" hyper methods (once)."""
+    from cotengra.hyperoptimizers.hyper import register_hyper_function
+
+    register_hyper_function("qtn-greedy", _seeded_greedy_trial, space={
+        "random_strength": {"type": "FLOAT_EXP", "min": 0.001, "max": 1.0},
+        "temperature": {"type": "FLOAT_EXP", "min": 0.001, "max": 1.0},
+        "costmod": {"type": "FLOAT", "min": 0.1, "max": 4.0}})
+    register_hyper_function("qtn-random-greedy", _seeded_greedy_trial, space={
+        "temperature": {"type": "FLOAT_EXP", "min": 0.001, "max": 0.1},
+        "costmod": {"type": "FLOAT", "min": 0.5, "max": 3.0}}, constants={"random_strength": 0.0})
+
+
 def _search(network: Network, budget: int, itemsize: int, *, optimize, search_time, progress,
             flop_rate) -> Plan:
     import cotengra as ctg
@@ -415,13 +442,14 @@ def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, pro
     # slice inside every trial only when the budget bites: slicing trees that
     # already fit would cost flops for nothing.
     slicing = {"target_size": target, "allow_outer": False} if needs_slicing else None
-    from cotengra.hyperoptimizers.hyper import get_default_optlib_eco
-
+    _register_seeded_trials()
+    seed = random.randrange(2**31)  # from the seeded generator: the samplers' own seeds
     stages = [
-        ("hyper(random-greedy)", 8, 16, dict(methods=["random-greedy"], optlib=get_default_optlib_eco(),
+        ("hyper(random-greedy)", 8, 16, dict(methods=["qtn-random-greedy"], optlib="cmaes", optlib_opts={"seed": seed},
                                            reconf_opts={"subtree_size": 4, "maxiter": "auto",
                                                         "maxiter_auto_cap": 128})),
-        ("hyper(kahypar,greedy)", 4, 256, dict(methods=["greedy", "kahypar"], reconf_opts={})),
+        ("hyper(kahypar,greedy)", 4, 256, dict(methods=["qtn-greedy", "kahypar"], optlib="optuna",
+                                             optlib_opts={"sampler_opts": {"seed": seed}}, reconf_opts={})),
     ]
     best, method = greedy_tree, "greedy"
     if best is not None and best.max_size() > target:
