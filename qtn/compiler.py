@@ -258,3 +258,30 @@ def _template(op: cirq.Operation, dtype: np.dtype, channels: bool) -> tuple[tupl
         else:
             pieces.append(Piece(r, DIAGONAL if t.diagonal else UNITARY, data, data.conj()))
     return tuple(pieces), tp, phase
+
+
+def wire_walk(cc: CompiledCircuit, op_indices: Sequence[int], region: Sequence[int]
+              ) -> tuple[list[tuple[Piece, tuple[int, ...], tuple[int, ...] | None]], dict[int, int]]:
+    """Follow the ket wires through the ops ``op_indices``, as every network builder does.
+
+    The qubit at ``region[k]`` starts on label ``k``; a diagonal piece (gate or
+    channel) stays on its qubits' labels, any other moves them to fresh labels.
+
+    Returns:
+        Per piece, in order: the piece, its qubits' labels before it, and after it
+        (None for a diagonal piece); and each position's last label.
+    """
+    ket = {p: label for label, p in enumerate(region)}
+    nxt = len(region)
+    walk: list[tuple[Piece, tuple[int, ...], tuple[int, ...] | None]] = []
+    for i in op_indices:
+        for t in cc.ops[i].pieces:
+            old = tuple(ket[p] for p in t.positions)
+            if t.kind in (DIAGONAL, DIAGONAL_CHANNEL):
+                walk.append((t, old, None))
+                continue
+            new = tuple(range(nxt, nxt + len(old)))
+            nxt += len(old)
+            ket.update(zip(t.positions, new))
+            walk.append((t, old, new))
+    return walk, ket

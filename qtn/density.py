@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .compiler import BASIS, CHANNEL, DIAGONAL, DIAGONAL_CHANNEL, UNITARY, CompiledCircuit
+from .compiler import BASIS, DIAGONAL, DIAGONAL_CHANNEL, UNITARY, CompiledCircuit, wire_walk
 from .network import Network
 
 
@@ -56,34 +56,24 @@ def doubled_network(
     basis = [np.asarray(v, dtype=dtype) for v in BASIS]
     arrays: list[np.ndarray] = []
     indices: list[tuple[int, ...]] = []
-    ket: dict[int, int] = {}
     for label, p in enumerate(region):
-        ket[p] = label
         v = basis[initial[p] if initial is not None else 0]
         arrays += [v, v]
         indices += [(label,), (~label,)]
-    nxt = len(region)
-    for i in op_indices:
-        for t in cc.ops[i].pieces:
-            old = tuple(ket[p] for p in t.positions)
-            if t.kind == DIAGONAL:
-                arrays += [t.data, t.conj]
-                indices += [old, tuple(~o for o in old)]
-                continue
-            if t.kind == DIAGONAL_CHANNEL:
-                arrays.append(t.data)
-                indices.append(old + tuple(~o for o in old))
-                continue
-            new = tuple(range(nxt, nxt + len(old)))
-            nxt += len(old)
-            for p, lab in zip(t.positions, new):
-                ket[p] = lab
-            if t.kind == UNITARY:
-                arrays += [t.data, t.conj]
-                indices += [new + old, tuple(~n for n in new) + tuple(~o for o in old)]
-            else:
-                arrays.append(t.data)
-                indices.append(new + tuple(~n for n in new) + old + tuple(~o for o in old))
+    walk, ket = wire_walk(cc, op_indices, region)
+    for t, old, new in walk:
+        if t.kind == DIAGONAL:
+            arrays += [t.data, t.conj]
+            indices += [old, tuple(~o for o in old)]
+        elif t.kind == DIAGONAL_CHANNEL:
+            arrays.append(t.data)
+            indices.append(old + tuple(~o for o in old))
+        elif t.kind == UNITARY:
+            arrays += [t.data, t.conj]
+            indices += [new + old, tuple(~n for n in new) + tuple(~o for o in old)]
+        else:
+            arrays.append(t.data)
+            indices.append(new + tuple(~n for n in new) + old + tuple(~o for o in old))
     rename: dict[int, int] = {}
     for p in region:
         lab = ket[p]

@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .compiler import BASIS, DIAGONAL, CompiledCircuit
+from .compiler import BASIS, CompiledCircuit, wire_walk
 from .network import Network
 
 
@@ -38,25 +38,13 @@ def ket_network(
     basis = [np.asarray(v, dtype=dtype) for v in BASIS]
     arrays: list[np.ndarray] = []
     indices: list[tuple[int, ...]] = []
-    ket: dict[int, int] = {}
     for label, p in enumerate(region):
-        ket[p] = label
         arrays.append(basis[initial[p] if initial is not None else 0])
         indices.append((label,))
-    nxt = len(region)
-    for i in op_indices:
-        for t in cc.ops[i].pieces:
-            old = tuple(ket[p] for p in t.positions)
-            if t.kind == DIAGONAL:
-                arrays.append(t.data)
-                indices.append(old)
-                continue
-            new = tuple(range(nxt, nxt + len(old)))
-            nxt += len(old)
-            for p, lab in zip(t.positions, new):
-                ket[p] = lab
-            arrays.append(t.data)
-            indices.append(new + old)
+    walk, ket = wire_walk(cc, op_indices, region)
+    for t, old, new in walk:
+        arrays.append(t.data)
+        indices.append(old if new is None else new + old)
     for p, bit in fixed.items():
         arrays.append(basis[bit])
         indices.append((ket[p],))
