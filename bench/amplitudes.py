@@ -55,8 +55,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (bench/common.py, next to this script)
 
 import qtn  # noqa: E402
-from qtn.api import prepare  # noqa: E402
-from qtn.circuits import open_network  # noqa: E402
+from qtn.compiler import compile_circuit as prepare  # noqa: E402
+from qtn.ket import open_network  # noqa: E402
 from qtn.execute import contract  # noqa: E402
 from qtn.io import read_circuit  # noqa: E402
 from qtn.planning import plan_network  # noqa: E402
@@ -192,7 +192,7 @@ def qtn_case(circuit: cirq.Circuit, b: int, optimize: Any, dtype=np.complex64, b
     n = len(circuit.all_qubits())
     t0 = time.perf_counter()
     ct = prepare(circuit, None, None, np.dtype(dtype))
-    net = open_network(ct, (), bits_of(b, n), dtype).simplified().canonical()
+    net = open_network(ct, (), bits_of(b, n)).simplified().canonical()
     budget = budget or qtn.get_backend("numpy").memory_budget()
     plan = plan_network(net, memory_budget=budget, optimize=optimize)
     return QtnCase(net, plan, time.perf_counter() - t0)
@@ -331,7 +331,7 @@ def run_tn_tools(bench: Bench, name: str, family: str, circuit: cirq.Circuit, de
         print(f"  qtn plan: {q.plan.method}, {q.plan.flops:.3g} flops, width {q.plan.width:.1f}, "
               f"{q.plan.n_slices} slice(s), {q.plan_s:.2f} s")
     if bench.want("qtn-auto") and family == "grid":
-        qtn.clear_cache()
+        qtn.clear_cache(disk=True)
         qa = qtn_case(circuit, b, None)
         fns["qtn-auto"], plan_s["qtn-auto"] = (lambda: qa.run(backend)), qa.plan_s
         info["qtn-auto"] = {"flops": float(qa.plan.flops), "width": qa.plan.width, "n_slices": qa.plan.n_slices,
@@ -406,7 +406,7 @@ def reference128(circuit: cirq.Circuit, b: int, case: QtnCase, backend) -> tuple
     t0 = time.perf_counter()
     n = len(circuit.all_qubits())
     ct = prepare(circuit, None, None, np.dtype(np.complex128))
-    net = open_network(ct, (), bits_of(b, n), np.complex128).simplified().canonical()
+    net = open_network(ct, (), bits_of(b, n)).simplified().canonical()
     if net.indices != case.net.indices or net.output != case.net.output:
         case = qtn_case(circuit, b, "greedy", dtype=np.complex128)  # pragma: no cover - simplification differs
         net = case.net
@@ -459,7 +459,7 @@ def target_random10(bench: Bench) -> list[dict]:
     cold_times = []
     value = None
     for _ in range(max(1, args.repeat_small)):
-        qtn.clear_cache()
+        qtn.clear_cache(disk=True)
         t0 = time.perf_counter()
         value = sim.compute_amplitudes(circuit, [b])[0]
         cold_times.append(time.perf_counter() - t0)

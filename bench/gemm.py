@@ -60,8 +60,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (bench/common.py, next to this script)
 
 import qtn  # noqa: E402
-from qtn.api import prepare  # noqa: E402
-from qtn.circuits import open_network  # noqa: E402
+from qtn.compiler import compile_circuit as prepare  # noqa: E402
+from qtn.ket import open_network  # noqa: E402
 from qtn.execute import contract  # noqa: E402
 from qtn.planning import MemoryLimit, plan_network  # noqa: E402
 
@@ -256,7 +256,7 @@ def bench_amplitude(backends: dict[str, qtn.Backend], grid: tuple[int, int], dep
     dtype = np.dtype(np.complex64)
     t0 = time.perf_counter()
     ct = prepare(circuit, None, None, dtype)
-    net = open_network(ct, (), bits, dtype).simplified().canonical()
+    net = open_network(ct, (), bits).simplified().canonical()
     prepare_s = time.perf_counter() - t0
     budget = min(be.memory_budget() for be in backends.values())
     limit = MemoryLimit(budget, "the smallest memory budget of the backends run")

@@ -70,8 +70,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (bench/common.py, next to this script)
 
 import qtn  # noqa: E402
-from qtn.api import prepare  # noqa: E402
-from qtn.circuits import open_network  # noqa: E402
+from qtn.compiler import compile_circuit as prepare  # noqa: E402
+from qtn.ket import open_network  # noqa: E402
 from qtn.execute import Chunk, SliceJob, contract  # noqa: E402
 from qtn.io import read_circuit  # noqa: E402
 from qtn.planning import Plan, plan_from_path, plan_network, sliced_labels  # noqa: E402
@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
 
     circuit = read_circuit(SYCAMORE)
     ct = prepare(circuit, None, None, np.dtype(np.complex64))
-    net = open_network(ct, (), [0] * len(ct.qubits), np.complex64).simplified().canonical()
+    net = open_network(ct, (), [0] * len(ct.qubits)).simplified().canonical()
     t0 = time.perf_counter()
     base = unsliced_plan(net, args.search_time)
     print(f"unsliced plan ({time.perf_counter() - t0:.1f} s search): {base.flops:.3e} flops, largest "

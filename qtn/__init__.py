@@ -5,10 +5,13 @@ memory budget (slicing where needed), and every pairwise contraction runs as one
 matrix multiply on a backend (NumPy, OpenCL, or the HLS C++ kernel).
 """
 
-from .api import amplitudes, plan, state_vector
+from .api import amplitudes, compile, plan, state_vector
 from .backends import Backend, BackendUnavailableError, available_backends, get_backend
+from .contraction import Contraction
 from .expectation import expectation
-from .planning import Plan, cache_info, clear_cache
+from .options import RunOptions
+from .plan_cache import PlanCache, cache_info, clear_cache
+from .planning import Plan
 from .sampling import sample
 from .simulator import Simulator
 
@@ -17,12 +20,16 @@ __version__ = "0.1.0"
 __all__ = [
     "Backend",
     "BackendUnavailableError",
+    "Contraction",
     "Plan",
+    "PlanCache",
+    "RunOptions",
     "Simulator",
     "amplitudes",
     "available_backends",
     "cache_info",
     "clear_cache",
+    "compile",
     "expectation",
     "get_backend",
     "plan",

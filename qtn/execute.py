@@ -25,10 +25,10 @@ from . import executors
 from .backends.base import Array, Backend, available_backends, get_backend
 from .checkpoint import Checkpoint, Slot, as_checkpoint
 from .network import Network
-from .planning import ASSUMED_FLOP_RATE, MemoryLimit, Plan
+from .planning import MemoryLimit, Plan, check_peak
 
-#: A progress bar appears when a contraction is estimated (from its flops at
-#: ``ASSUMED_FLOP_RATE`` per worker thread) to take longer than this.
+#: A progress bar appears when a contraction is estimated (from its flops at the
+#: backend's measured ``flop_rate()`` per worker thread) to take longer than this.
 PROGRESS_MIN_SECONDS = 3.0
 #: Chunks per worker thread: enough that the last wave leaves threads idle briefly.
 CHUNKS_PER_THREAD = 8
@@ -135,7 +135,7 @@ def run_slice(
         tensors[step.left] = tensors[step.right] = None  # free operands as soon as possible
         product = backend.matmul(a, b)
         del a, b
-        # back to one axis per label (a free reshape of a contiguous array)
+        # back to one axis per label (a free reshape: the product is C-contiguous)
         tensors.append(backend.transpose_reshape(product, tuple(range(len(low.a_shape))), low.out_shape))
     last = tensors[-1]
     out_shape = tuple(plan.size_dict[o] for o in plan.output)
@@ -193,9 +193,8 @@ def contract(
             or a :class:`qtn.executors.Runner`.
         checkpoint: a folder (or :class:`qtn.checkpoint.Checkpoint` / ``Slot``) that keeps
             finished chunks; a run started again with the same network and plan skips them.
-        memory_limit: bytes one slice may hold at its peak (default: the backend's
-            ``memory_budget()``, shared out over a local executor's workers, or a Dask
-            worker's share per thread).
+        memory_limit: bytes one slice may hold at its peak (default:
+            :func:`qtn.executors.task_limit` of the backend and executor).
         chunk_size: slices per task (default: enough tasks to keep every worker busy,
             each estimated under ``MAX_CHUNK_SECONDS``).
         callback: called here after each finished chunk with a :class:`SliceProgress`;
@@ -215,12 +214,7 @@ def contract(
     """
     runner = executors.resolve(executor)
     limit = _memory_limit(memory_limit, runner, backend)
-    if plan.peak_bytes > limit.bytes:
-        raise ValueError(
-            f"one slice of this plan needs {plan.peak_bytes} bytes at its peak (largest intermediate "
-            f"{plan.largest_intermediate_bytes} bytes), over the limit of {limit.bytes} bytes ({limit.source}); "
-            f"plan with max_memory={limit.bytes} to slice it further, or allow at least {plan.peak_bytes} bytes"
-        )
+    check_peak(plan.peak_bytes, plan.largest_intermediate_bytes, limit)
     order = _slice_order(plan, slices)
     n = plan.n_slices if order is None else len(order)
     if chunk_size is not None:
@@ -234,7 +228,7 @@ def contract(
         record = slot.open(network, plan, order)
     resumed = 0 if record is None else record.done_count
     gaps = [(0, n)] if record is None else record.missing()
-    per_slice = plan.flops / plan.n_slices / ASSUMED_FLOP_RATE
+    per_slice = plan.flops / plan.n_slices / backend.flop_rate(np.complex64 if plan.itemsize == 8 else np.complex128)
     chunks = _chunks(gaps, runner.concurrency, per_slice, chunk_size)
 
     bar = None
@@ -270,8 +264,7 @@ def contract(
 
 def _memory_limit(memory_limit: "MemoryLimit | int | None", runner: executors.Runner, backend: Backend) -> MemoryLimit:
     if memory_limit is None:
-        budget = backend.memory_budget()
-        return runner.task_memory_limit(executors.local_memory_limit(budget, budget, backend.name))
+        return executors.task_limit(backend, runner)
     if isinstance(memory_limit, MemoryLimit):
         return memory_limit
     return MemoryLimit(_positive_int(memory_limit, "memory_limit", "bytes"), "memory_limit")

@@ -45,6 +45,13 @@ Add = Callable[[Any, Any], Any]
 OnDone = Callable[[Any, Any], None]
 
 
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def _is_dask_client(obj: Any) -> bool:
     # a Client can only exist if distributed was imported, so never import it here
     distributed = sys.modules.get("distributed")
@@ -105,6 +112,16 @@ def _connect(address: str) -> Any:
                 raise OSError(f"cannot reach the Dask scheduler at {address}: {err}") from err
             _clients[address] = client
     return client
+
+
+def task_limit(backend: Any, runner: "Runner", max_memory: int | None = None) -> MemoryLimit:
+    """What one slice may hold at its peak where it runs: the backend's
+    ``memory_budget()`` (or ``max_memory`` where that is larger), shared out over a
+    local executor's workers; on Dask, a worker's ``memory_limit`` share per thread.
+    The one formula for it, used by planning and by :func:`qtn.execute.contract`."""
+    budget = backend.memory_budget()
+    return runner.task_memory_limit(local_memory_limit(budget if max_memory is None else max_memory, budget,
+                                                       backend.name))
 
 
 def local_memory_limit(max_memory: int, device_budget: int, device: str) -> MemoryLimit:
@@ -192,8 +209,9 @@ class FuturesRunner(Runner):
 
     def __init__(self, executor: cf.Executor) -> None:
         self.executor = executor
-        # the pools of the standard library keep their size in _max_workers
-        self.concurrency = int(getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
+        # concurrent.futures has no public pool size; the pool's workers run on this
+        # machine's cores, so they are at most as many as those this process may use
+        self.concurrency = _usable_cores()
         self.remote = not isinstance(executor, cf.ThreadPoolExecutor)
         self.description = f"{type(executor).__name__} ({self.concurrency} workers)"
 

@@ -15,10 +15,12 @@ from typing import Any, Sequence
 import cirq
 import numpy as np
 
-from .api import plan_and_contract, run_options
-from .backends.base import Backend
 from .circuits import apply_noise, defer_to_terminal, resolve_circuit, resolve_qubit_order
-from .doubled import CompiledCircuit, Ends, compile_ops, contract_components, doubled_network, lightcone
+from .compiler import CompiledCircuit, compile_ops
+from .density import Ends, doubled_network
+from .engine import contract_components, contract_value
+from .lightcone import lightcone
+from .options import RunKeywords, RunOptions, Unpack
 
 #: Terms that share their qubits are read off one reduced density matrix of those
 #: qubits when there are at most this many (``4**4`` entries).
@@ -111,7 +113,7 @@ def expectation_values(
             paulis = {position[q]: _PAULI[p] for q, p in term.items()}
             groups.setdefault(tuple(sorted(paulis)), []).append((k, complex(term.coefficient), paulis))
     non_tp = bool(cc.non_trace_preserving)
-    contract = _contractor(opts)
+    contract = contract_value(opts)
     for support, terms in groups.items():
         if not support and not non_tp:
             for k, c, _ in terms:
@@ -133,10 +135,6 @@ def expectation_values(
     return values.astype(opts.dtype)
 
 
-def _contractor(opts):
-    return lambda net: plan_and_contract(net, opts)[0]
-
-
 def _kron(mats: Sequence[np.ndarray]) -> np.ndarray:
     out = np.ones((1, 1), dtype=np.complex128)
     for m in mats:
@@ -152,13 +150,7 @@ def expectation(
     param_resolver: "cirq.ParamResolverOrSimilarType" = None,
     noise: Any = None,
     permit_terminal_measurements: bool = False,
-    backend: "str | Backend | None" = None,
-    max_memory: int | None = None,
-    dtype: Any = np.complex64,
-    optimize: Any = None,
-    search_time: float | None = None,
-    progress: bool | None = None,
-    executor: Any = None,
+    **options: Unpack[RunKeywords],
 ) -> np.ndarray:
     """Exact expectation values ``<psi|O|psi>`` of Pauli observables on a circuit's final state.
 
@@ -175,8 +167,7 @@ def expectation(
         noise: a ``cirq.NoiseModel`` (or noise-model-like) applied to the circuit.
         permit_terminal_measurements: observe the state before terminal measurements
             instead of refusing a circuit that has them.
-        backend, max_memory, dtype, optimize, search_time, progress, executor: as
-            for :func:`qtn.amplitudes`.
+        **options: run options as for :func:`qtn.amplitudes`.
 
     Returns:
         One complex value per observable, coefficients included (as qsimcirq returns them).
@@ -186,7 +177,7 @@ def expectation(
             permission, unresolved symbols, an op qtn cannot simulate.
         TypeError: an observable that is not Pauli, bad circuit, noise or option types.
     """
-    opts = run_options(backend, max_memory, dtype, optimize, search_time, progress, executor)
+    opts = RunOptions.from_keywords(options, entry="qtn.expectation")
     obs = as_pauli_sums(observables)
     cc = expectation_circuit(circuit, qubit_order, param_resolver, noise, permit_terminal_measurements, opts.dtype)
     return expectation_values(cc, obs, opts)

@@ -32,6 +32,8 @@ class Network:
     output: tuple[Label, ...] = ()
     scalar: complex = 1.0
     _size_dict: dict[Label, int] | None = field(default=None, repr=False, compare=False)
+    #: set on the result of :meth:`simplified`, which then returns it as is (simplifying is idempotent)
+    _simple: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.arrays) != len(self.indices):
@@ -69,7 +71,8 @@ class Network:
         """
         rename: dict[Label, int] = {}
         indices = [tuple(rename.setdefault(i, len(rename)) for i in ix) for ix in self.indices]
-        return Network(list(self.arrays), indices, tuple(rename[o] for o in self.output), self.scalar)
+        return Network(list(self.arrays), indices, tuple(rename[o] for o in self.output), self.scalar,
+                       _simple=self._simple)
 
     def structure_key(self) -> str:
         """A hash of the structure (labels up to renaming, shapes, dtype) but not the values.
@@ -83,19 +86,6 @@ class Network:
         dtype = str(self.arrays[0].dtype) if self.arrays else ""
         return hashlib.sha1(repr((canon, out, sizes, dtype)).encode()).hexdigest()
 
-    def einsum_reference(self) -> np.ndarray:
-        """Contract with ``opt_einsum`` (an independent reference for tests on small networks)."""
-        import opt_einsum
-
-        if not self.arrays:
-            return np.asarray(self.scalar)
-        labels = {lab: i for i, lab in enumerate(sorted({i for ix in self.indices for i in ix}))}
-        operands: list = []
-        for a, ix in zip(self.arrays, self.indices):
-            operands += [a, [labels[i] for i in ix]]
-        operands.append([labels[o] for o in self.output])
-        return self.scalar * np.asarray(opt_einsum.contract(*operands, optimize="greedy"))
-
     def simplified(self) -> "Network":
         """A copy with small tensors merged into their neighbours.
 
@@ -104,9 +94,14 @@ class Network:
         neighbour, a projector into a gate, two gates on the same pair of wires),
         sums labels that only one tensor holds and the output does not, and folds
         scalars into ``scalar``. The decisions depend on structure only, so two
-        networks with equal ``structure_key`` simplify to equal structures.
+        networks with equal ``structure_key`` simplify to equal structures. A
+        network that is already the result of ``simplified()`` is returned as is.
         """
-        return _simplify(self)
+        if self._simple:
+            return self
+        simple = _simplify(self)
+        simple._simple = True
+        return simple
 
 
 def _simplify(net: Network) -> Network:
@@ -183,3 +178,32 @@ def _simplify(net: Network) -> Network:
         output=net.output,
         scalar=scalar,
     )
+
+
+def components(net: Network) -> list[Network]:
+    """The connected components of a network (tensors linked by shared labels), each
+    with the output labels it holds (in the network's order) and scalar 1."""
+    parent = list(range(len(net.arrays)))
+
+    def find(t: int) -> int:
+        while parent[t] != t:
+            parent[t] = parent[parent[t]]
+            t = parent[t]
+        return t
+
+    owner: dict[int, int] = {}
+    for t, ix in enumerate(net.indices):
+        for lab in ix:
+            if lab in owner:
+                parent[find(t)] = find(owner[lab])
+            else:
+                owner[lab] = t
+    groups: dict[int, list[int]] = {}
+    for t in range(len(net.arrays)):
+        groups.setdefault(find(t), []).append(t)
+    out = []
+    for members in groups.values():
+        labels = {lab for t in members for lab in net.indices[t]}
+        out.append(Network([net.arrays[t] for t in members], [net.indices[t] for t in members],
+                           tuple(o for o in net.output if o in labels)))
+    return out

@@ -6,7 +6,9 @@ bitstring). Path search: cotengra's greedy optimizer first; when its contraction
 would take more than a moment, cotengra's hyper-optimizer (random-greedy trials, then
 kahypar + greedy with subtree reconfiguration; slicing inside every trial when the
 budget bites) searches for at most as long as the best contraction found would take
-to run, capped by ``search_time``.
+to run at the backend's measured flop rate (``Backend.flop_rate``), capped by
+``search_time``. The randomized searches are seeded (``plan_seed``), so a circuit
+plans the same way in every process; plans are kept in a :class:`qtn.PlanCache`.
 
 With a :class:`MemoryLimit` on the *peak* bytes of one slice (what a device or a
 worker thread really holds), a plan whose peak is over it is sliced further until
@@ -15,29 +17,29 @@ it fits, or refused with the figures, before anything is allocated.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import math
-import threading
+import random
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
 
 from opt_einsum import get_symbol
 from opt_einsum.parser import _einsum_symbols_base as _BASE_SYMBOLS
 
 from .gemm import GemmSpec, LoweredStep, lower_pair
 from .network import Network
+from .plan_cache import PlanCache
 
-#: Rough contraction rate (real flop/s) of one small machine (2 cores: 50-180 GFLOP/s
-#: measured on large contractions), used only to decide how long a path search is
-#: worth: never longer than the contraction it would save.
-ASSUMED_FLOP_RATE = 5e10
 #: Below this many flops the greedy path is used as is.
 GREEDY_ENOUGH_FLOPS = 1e9
 DEFAULT_SEARCH_TIME = 30.0
 #: More slices than this is refused as a budget no useful slicing can meet.
 MAX_SLICES = 2**32
-_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class Plan:
         board_time: for a plan made for an FPGA board, its modelled (not measured)
             time there (a ``qtn.fpga.board_time.BoardTime``); otherwise None.
         peak_limit: the bound on ``peak_bytes`` the plan was sliced to meet, or None.
+        source: where this plan object came from: ``"search"``, ``"disk"`` (the
+            plan cache's files) or ``"checkpoint"``.
     """
 
     inputs: tuple[tuple[int, ...], ...]
@@ -114,6 +118,21 @@ class Plan:
     tree: Any = field(default=None, compare=False, repr=False)
     board_time: Any = field(default=None, compare=False)
     peak_limit: int | None = None
+    source: str = field(default="search", compare=False)
+
+    @property
+    def ssa_path(self) -> list[tuple[int, int]]:
+        """The contraction order as SSA pairs (inputs ``0..n-1``, step ``s`` makes ``n + s``)."""
+        return [(s.left, s.right) for s in self.steps]
+
+    def replace_board_time(self, board_time: Any) -> "Plan":
+        """This plan with its modelled board time (see ``qtn.plan(board=...)``)."""
+        return replace(self, board_time=board_time)
+
+    def with_source(self, source: str, search_seconds: float | None = None) -> "Plan":
+        """This plan marked as coming from ``source`` (keeping the seconds its search took)."""
+        seconds = self.search_seconds if search_seconds is None else search_seconds
+        return replace(self, source=source, search_seconds=seconds)
 
     @property
     def width(self) -> float:
@@ -140,7 +159,8 @@ class Plan:
             f"  memory budget      {_fmt_bytes(self.memory_budget)}"
             + ("" if self.peak_limit is None else f" (peak limit {_fmt_bytes(self.peak_limit)})"),
             f"  slices             {self.n_slices} (sliced indices: {len(self.sliced)})",
-            f"  search time        {self.search_seconds:.3f} s",
+            f"  search time        {self.search_seconds:.3f} s"
+            + ("" if self.source == "search" else f" (plan read from the {self.source})"),
         ]
         if self.board_time is not None:
             lines.append(f"  board              {self.board_time.report()}")
@@ -158,22 +178,39 @@ def _fmt_bytes(n: int) -> str:
     raise AssertionError  # unreachable
 
 
-_cache: "OrderedDict[tuple, Plan]" = OrderedDict()
-_cache_lock = threading.Lock()
-_cache_stats = {"hits": 0, "misses": 0}
+def check_peak(peak_bytes: int, largest_bytes: int, limit: MemoryLimit, n_slices: int | None = None) -> None:
+    """Refuse a plan whose slice peak is over ``limit``, with the figures and a way out.
+
+    The one refusal of an over-limit peak: ``plan_network`` calls it when no further
+    slicing fits, ``qtn.execute.contract`` before anything is allocated.
+
+    Raises:
+        ValueError: ``peak_bytes > limit.bytes``.
+    """
+    if peak_bytes <= limit.bytes:
+        return
+    head = f"one slice of this contraction needs {peak_bytes} bytes at its peak (largest intermediate {largest_bytes} bytes"
+    where = f"the limit of {limit.bytes} bytes ({limit.source})"
+    if n_slices is None:  # a plan made under another limit: slicing it further may fit
+        raise ValueError(f"{head}), over {where}; plan with max_memory={limit.bytes} to slice it further, "
+                         f"or allow at least {peak_bytes} bytes")
+    raise ValueError(f"{head}, {n_slices} slices) and no further slicing fits it under {where}; a limit of at "
+                     f"least {peak_bytes} bytes would work (max_memory={peak_bytes} locally, or workers with that "
+                     "much memory per thread)")
 
 
-def cache_info() -> dict[str, int]:
-    """Plan cache counters: ``hits``, ``misses``, ``size``."""
-    with _cache_lock:
-        return {**_cache_stats, "size": len(_cache)}
+def check_optimize(optimize: Any) -> None:
+    """Raise ValueError for an ``optimize`` string other than ``"greedy"`` / ``"hyper"``."""
+    if isinstance(optimize, str) and optimize not in ("greedy", "hyper"):
+        raise ValueError(f"optimize must be None, 'greedy', 'hyper' or a cotengra optimizer, not {optimize!r}")
 
 
-def clear_cache() -> None:
-    """Forget every cached plan (and zero the counters)."""
-    with _cache_lock:
-        _cache.clear()
-        _cache_stats.update(hits=0, misses=0)
+def plan_key(network: Network, memory_budget: int, optimize: Any, search_time: float | None,
+             peak_limit: MemoryLimit | None, seed: int) -> str:
+    """The cache key of a plan: the network's structure and every option the search depends on."""
+    parts = (network.structure_key(), memory_budget, optimize, search_time,
+             None if peak_limit is None else peak_limit.bytes, seed)
+    return hashlib.sha1(repr(parts).encode()).hexdigest()
 
 
 def plan_network(
@@ -184,8 +221,11 @@ def plan_network(
     search_time: float | None = None,
     progress: bool = False,
     peak_limit: MemoryLimit | None = None,
+    cache: PlanCache | None = None,
+    seed: int = 0,
+    flop_rate: float | None = None,
 ) -> Plan:
-    """Find (or fetch from the cache) a plan for a canonical network.
+    """Find (or fetch from ``cache``) a plan for a canonical network.
 
     Args:
         network: a network in canonical form (``Network.canonical()``).
@@ -196,6 +236,12 @@ def plan_network(
         progress: show cotengra's progress bar during a hyper search.
         peak_limit: bound on the bytes one slice holds at once (``Plan.peak_bytes``);
             the plan is sliced further until its peak fits.
+        cache: where plans are looked up and kept (None: search every time).
+        seed: seed of cotengra's randomized search (part of the cache key).
+        flop_rate: the contraction rate (real flop/s) of the device the plan is for,
+            e.g. ``Backend.flop_rate()``: a search stops once it has taken as long as
+            the best contraction found would take (not part of the cache key).
+            Default: the NumPy backend's, i.e. this host's CPUs.
 
     Raises:
         ValueError: the budget or peak limit is below what any slicing can reach (the
@@ -208,40 +254,80 @@ def plan_network(
         raise ValueError(f"max_memory must be positive, got {memory_budget}")
     if peak_limit is not None and not isinstance(peak_limit, MemoryLimit):
         raise TypeError(f"peak_limit must be a qtn.planning.MemoryLimit, not {type(peak_limit).__name__}")
-    if optimize is not None and isinstance(optimize, str) and optimize not in ("greedy", "hyper"):
-        raise ValueError(f"optimize must be None, 'greedy', 'hyper' or a cotengra optimizer, not {optimize!r}")
+    check_optimize(optimize)
+    if flop_rate is None:
+        from .backends.base import get_backend
+
+        flop_rate = get_backend("numpy").flop_rate(network.arrays[0].dtype if network.arrays else "complex64")
     itemsize = network.arrays[0].dtype.itemsize if network.arrays else 8
     key = None
-    if optimize is None or isinstance(optimize, str):
-        key = (network.structure_key(), memory_budget, optimize, search_time,
-               None if peak_limit is None else peak_limit.bytes)
-        with _cache_lock:
-            if key in _cache:
-                _cache.move_to_end(key)
-                _cache_stats["hits"] += 1
-                return _cache[key]
-            _cache_stats["misses"] += 1
-    if peak_limit is None or peak_limit.bytes >= memory_budget:
-        plan = _search(network, memory_budget, itemsize, optimize, search_time, progress)
-    else:
-        # the peak bounds every intermediate too, so search under it from the start
-        try:
-            plan = _search(network, peak_limit.bytes, itemsize, optimize, search_time, progress)
-        except ValueError as err:
-            raise ValueError(f"{err} (the budget here is the peak limit: {peak_limit.source})") from err
-    if peak_limit is not None:
-        if plan.peak_bytes > peak_limit.bytes:
-            plan = _fit_peak(network, plan, peak_limit)
-        plan = replace(plan, peak_limit=peak_limit.bytes, memory_budget=memory_budget)
+    if cache is not None and (optimize is None or isinstance(optimize, str)):
+        key = plan_key(network, memory_budget, optimize, search_time, peak_limit, seed)
+        found = cache.get(key, network)
+        if found is not None:
+            return found
+    search = dict(optimize=optimize, search_time=search_time, progress=progress, flop_rate=flop_rate)
+    with _seeded(seed):
+        if peak_limit is None or peak_limit.bytes >= memory_budget:
+            plan = _search(network, memory_budget, itemsize, **search)
+        else:
+            # the peak bounds every intermediate too, so search under it from the start
+            try:
+                plan = _search(network, peak_limit.bytes, itemsize, **search)
+            except ValueError as err:
+                raise ValueError(f"{err} (the budget here is the peak limit: {peak_limit.source})") from err
+        if peak_limit is not None:
+            if plan.peak_bytes > peak_limit.bytes:
+                plan = _fit_peak(network, plan, peak_limit)
+            plan = replace(plan, peak_limit=peak_limit.bytes, memory_budget=memory_budget)
     if key is not None:
-        with _cache_lock:
-            _cache[key] = plan
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
+        cache.put(key, plan)
     return plan
 
 
-def _search(network: Network, budget: int, itemsize: int, optimize, search_time, progress) -> Plan:
+@contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """Seed the generators cotengra draws from (``random``, NumPy's global one) for one
+    search, and put their states back afterwards. cotengra 0.8 takes no seed for its
+    hyper-optimizer and slicer and uses these module-level generators instead."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
+def _seeded_greedy_trial(inputs, output, size_dict, random_strength=0.0, temperature=0.0, costmod=1.0):
+    """cotengra's greedy trial with the seed of its Rust greedy drawn from ``random``
+    (seeded by :func:`_seeded`); cotengra's own trial leaves it to the OS."""
+    from cotengra.core import ContractionTree, jitter_dict
+    from cotengra.pathfinders.path_basic import get_optimize_greedy
+
+    sizes = jitter_dict(size_dict, random_strength) if random_strength != 0.0 else size_dict
+    ssa_path = get_optimize_greedy()(inputs, output, sizes, temperature=temperature, costmod=costmod,
+                                     seed=random.randrange(2**31), use_ssa=True)
+    return ContractionTree.from_path(inputs, output, size_dict, ssa_path=ssa_path)
+
+
+@functools.cache
+def _register_seeded_trials() -> None:
+    """Register seeded copies of cotengra's "greedy" and "random-greedy" hyper methods (once)."""
+    from cotengra.hyperoptimizers.hyper import register_hyper_function
+
+    register_hyper_function("qtn-greedy", _seeded_greedy_trial, space={
+        "random_strength": {"type": "FLOAT_EXP", "min": 0.001, "max": 1.0},
+        "temperature": {"type": "FLOAT_EXP", "min": 0.001, "max": 1.0},
+        "costmod": {"type": "FLOAT", "min": 0.1, "max": 4.0}})
+    register_hyper_function("qtn-random-greedy", _seeded_greedy_trial, space={
+        "temperature": {"type": "FLOAT_EXP", "min": 0.001, "max": 0.1},
+        "costmod": {"type": "FLOAT", "min": 0.5, "max": 3.0}}, constants={"random_strength": 0.0})
+
+
+def _search(network: Network, budget: int, itemsize: int, *, optimize, search_time, progress,
+            flop_rate) -> Plan:
     import cotengra as ctg
 
     t0 = time.perf_counter()
@@ -281,7 +367,8 @@ def _search(network: Network, budget: int, itemsize: int, optimize, search_time,
     if want_hyper:
         cap = DEFAULT_SEARCH_TIME if search_time is None else float(search_time)
         needs_slicing = tree is None or tree.max_size() > target
-        tree, method = _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, tree)
+        tree, method = _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, tree,
+                              flop_rate)
 
     if tree.max_size() > target:
         tree = tree.slice_and_reconfigure(target_size=target, allow_outer=False)
@@ -336,19 +423,14 @@ def _fit_peak(network: Network, plan: Plan, limit: MemoryLimit) -> Plan:
                            seconds, plan.method.removesuffix("+peak") + "+peak")
         if candidate.peak_bytes < best.peak_bytes:
             best = candidate
-    if best.peak_bytes > limit.bytes:
-        raise ValueError(
-            f"one slice of this contraction needs {best.peak_bytes} bytes at its peak (largest intermediate "
-            f"{best.largest_intermediate_bytes} bytes, {best.n_slices} slices) and no further slicing fits it "
-            f"under the limit of {limit.bytes} bytes ({limit.source}); a limit of at least {best.peak_bytes} "
-            f"bytes would work (max_memory={best.peak_bytes} locally, or workers with that much memory per thread)"
-        )
+    check_peak(best.peak_bytes, best.largest_intermediate_bytes, limit, best.n_slices)
     return best
 
 
-def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, greedy_tree):
+def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, greedy_tree,
+           flop_rate):
     """Hyper-optimize in rounds until the search has taken as long as the best
-    contraction found would take to run (at ``ASSUMED_FLOP_RATE``), or ``cap`` seconds.
+    contraction found would take to run (at ``flop_rate``), or ``cap`` seconds.
 
     Two stages: cheap random-greedy trials with small subtree reconfiguration (enough
     for circuits of ~30 qubits, found in about a second), then, while the best
@@ -360,13 +442,14 @@ def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, pro
     # slice inside every trial only when the budget bites: slicing trees that
     # already fit would cost flops for nothing.
     slicing = {"target_size": target, "allow_outer": False} if needs_slicing else None
-    from cotengra.hyperoptimizers.hyper import get_default_optlib_eco
-
+    _register_seeded_trials()
+    seed = random.randrange(2**31)  # from the seeded generator: the samplers' own seeds
     stages = [
-        ("hyper(random-greedy)", 8, 16, dict(methods=["random-greedy"], optlib=get_default_optlib_eco(),
+        ("hyper(random-greedy)", 8, 16, dict(methods=["qtn-random-greedy"], optlib="cmaes", optlib_opts={"seed": seed},
                                            reconf_opts={"subtree_size": 4, "maxiter": "auto",
                                                         "maxiter_auto_cap": 128})),
-        ("hyper(kahypar,greedy)", 4, 256, dict(methods=["greedy", "kahypar"], reconf_opts={})),
+        ("hyper(kahypar,greedy)", 4, 256, dict(methods=["qtn-greedy", "kahypar"], optlib="optuna",
+                                             optlib_opts={"sampler_opts": {"seed": seed}}, reconf_opts={})),
     ]
     best, method = greedy_tree, "greedy"
     if best is not None and best.max_size() > target:
@@ -379,7 +462,7 @@ def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, pro
             if best is None or _score(tree) < _score(best):
                 best, method = tree, name
             elapsed = time.perf_counter() - t0
-            if elapsed > cap or elapsed > _score(best) / ASSUMED_FLOP_RATE:
+            if elapsed > cap or elapsed > _score(best) / flop_rate:
                 return best, method
     return best, method
 

@@ -26,18 +26,20 @@ are reused by later calls, other sweep points and other samples.
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import cirq
 import numpy as np
 
-from .api import plan_and_contract, run_options
-from .backends.base import Backend
 from .circuits import apply_noise, defer_to_terminal, resolve_circuit, resolve_qubit_order
-from .doubled import (CompiledCircuit, Ends, compile_ops, components, contract_components, doubled_network,
-                      ket_network, lightcone)
-from .network import Network
+from .compiler import CompiledCircuit, compile_ops
+from .density import Ends, doubled_network
+from .engine import contract_components, plan_and_contract
+from .ket import ket_network
+from .lightcone import lightcone
+from .network import Network, components
+from .options import RunKeywords, RunOptions, Unpack
 
 #: The state-vector method is used while the measured qubits' lightcone has at most
 #: this many qubits (2**20 complex64 amplitudes = 8 MiB) and fits ``max_memory``.
@@ -147,7 +149,7 @@ class _Step:
         self.batch: int | None = None if self.leg_of else 1  # decided by the first contraction
         self.single_flops = 0
         # a batch is small by construction: a greedy path, not a long search, suits it
-        self.batch_opts = replace(opts, optimize="greedy") if opts.optimize is None else opts
+        self.batch_opts = opts.replace(optimize="greedy") if opts.optimize is None else opts
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         """Normalised probabilities, shape (len(rows), 2**len(drawn)), of each row's prefix."""
@@ -500,6 +502,18 @@ def run_records(mc: MeasuredCircuit, repetitions: int, prng: np.random.RandomSta
     return measurement_records(mc, bits, prng)
 
 
+def check_resumable(opts: RunOptions, seed: Any, entry: str) -> None:
+    """Refuse a checkpoint where sampling cannot resume: only a seeded run draws the same
+    bits again, and so makes the same contractions in the same order.
+
+    Raises:
+        ValueError: ``opts.checkpoint`` is set and ``seed`` is not an int.
+    """
+    if opts.checkpoint is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise ValueError(f"{entry} samples with checkpoint= only with an int seed: an unseeded run draws "
+                         "other bits, so its contractions would not match the saved ones")
+
+
 def sample(
     circuit: cirq.AbstractCircuit,
     repetitions: int = 1,
@@ -508,15 +522,9 @@ def sample(
     param_resolver: "cirq.ParamResolverOrSimilarType" = None,
     seed: "cirq.RANDOM_STATE_OR_SEED_LIKE" = None,
     noise: Any = None,
-    backend: "str | Backend | None" = None,
-    max_memory: int | None = None,
-    dtype: Any = np.complex64,
-    optimize: Any = None,
-    search_time: float | None = None,
-    progress: bool | None = None,
-    executor: Any = None,
     sampling: str = "auto",
     group_size: int | None = None,
+    **options: Unpack[RunKeywords],
 ) -> cirq.ResultDict:
     """Exact samples of a circuit's measurements, as ``cirq.Simulator().run`` returns them.
 
@@ -526,14 +534,15 @@ def sample(
         repetitions: how many samples.
         qubit_order: the order qubits are grouped in while sampling (default: sorted).
         param_resolver: values for the circuit's symbols.
-        seed: an int, a ``np.random.RandomState`` or ``None``, as Cirq takes it.
+        seed: an int, a ``np.random.RandomState`` or ``None``, as Cirq takes it (the
+            sampling seed; the path search has ``plan_seed``).
         noise: a ``cirq.NoiseModel`` (or noise-model-like) applied to the circuit;
             noisy circuits are sampled exactly from density-matrix networks.
-        backend, max_memory, dtype, optimize, search_time, progress, executor: as
-            for :func:`qtn.amplitudes`.
         sampling: ``"auto"`` (default), ``"state_vector"``, ``"marginal"`` or
             ``"gate_by_gate"``, as for :class:`qtn.Simulator`.
         group_size: qubits drawn per contraction (default: the method's).
+        **options: run options as for :func:`qtn.amplitudes` (``checkpoint`` only
+            with an int ``seed``).
 
     Returns:
         A ``cirq.ResultDict`` with Cirq's keys and records (repeated keys included).
@@ -543,7 +552,9 @@ def sample(
             an op qtn cannot simulate, a memory budget no slicing can meet.
         TypeError: bad circuit, noise, seed or option types.
     """
-    opts = run_options(backend, max_memory, dtype, optimize, search_time, progress, executor)
+    opts = RunOptions.from_keywords(options, entry="qtn.sample")
+    check_resumable(opts, seed, "qtn.sample")
+    check_sampling(sampling, group_size)
     prng = cirq.value.parse_random_state(seed)
     resolver = cirq.ParamResolver(param_resolver)
     mc = measured_circuit(circuit, qubit_order, resolver, noise, opts.dtype)

@@ -8,11 +8,13 @@ from typing import Any, Iterator, Sequence
 import cirq
 import numpy as np
 
-from .api import amplitudes_of, parse_bitstring, prepare, run_options, state_vector_of
 from .backends.base import Backend
 from .circuits import apply_noise, as_noise_model, resolve_circuit, resolve_qubit_order
+from .compiler import compile_circuit
+from .contraction import amplitudes_of, bitstring_list, parse_bitstring, state_vector_of
 from .expectation import as_pauli_sums, expectation_circuit, expectation_values
-from .sampling import check_sampling, measured_circuit, run_records
+from .options import RunKeywords, RunOptions, Unpack
+from .sampling import check_resumable, check_sampling, measured_circuit, run_records
 
 
 class Simulator(
@@ -33,16 +35,6 @@ class Simulator(
     final states of noisy circuits are refused: a mixed state has neither.
 
     Args:
-        backend: ``"numpy"`` (default), ``"opencl"``, ``"opencl:<device>"``, ``"hls"``, or a Backend.
-        max_memory: bytes any intermediate may take (default: the backend's budget).
-        dtype: ``np.complex64`` (default) or ``np.complex128``.
-        optimize: path search (``None``, ``"greedy"``, ``"hyper"``, or a cotengra optimizer).
-        search_time: most seconds one path search may take.
-        progress: progress bars on stderr (default: when stderr is a terminal).
-        executor: where slices run: ``None`` (serial), a ``concurrent.futures.Executor``,
-            a ``dask.distributed.Client`` or a scheduler address (``"tcp://host:8786"``).
-        checkpoint: a folder that keeps finished slices, so the same calls made again
-            after a crash skip them.
         seed: randomness of ``run``/``sample``: an int, a ``np.random.RandomState`` or
             ``None``, as ``cirq.Simulator(seed=...)`` takes it.
         noise: a ``cirq.NoiseModel`` or anything ``cirq.NoiseModel.from_noise_model_like``
@@ -50,25 +42,24 @@ class Simulator(
         sampling: the sampling method: ``"auto"`` (default), ``"state_vector"``,
             ``"marginal"`` or ``"gate_by_gate"`` (see :mod:`qtn.sampling`).
         group_size: qubits drawn per contraction while sampling (default: the method's).
+        **options: run options (``backend``, ``max_memory``, ``dtype``, ``optimize``,
+            ``search_time``, ``progress``, ``executor``, ``checkpoint``, ``plan_cache``,
+            ``plan_seed``), held as one :class:`qtn.RunOptions` (``options``); see
+            :func:`qtn.amplitudes`. ``checkpoint`` applies to ``run``/``sample`` only
+            with an int ``seed``.
     """
 
     def __init__(
         self,
         *,
-        backend: "str | Backend | None" = None,
-        max_memory: int | None = None,
-        dtype: Any = np.complex64,
-        optimize: Any = None,
-        search_time: float | None = None,
-        progress: bool | None = None,
-        executor: Any = None,
-        checkpoint: Any = None,
         seed: "cirq.RANDOM_STATE_OR_SEED_LIKE" = None,
         noise: Any = None,
         sampling: str = "auto",
         group_size: int | None = None,
+        **options: Unpack[RunKeywords],
     ) -> None:
-        self._opts = run_options(backend, max_memory, dtype, optimize, search_time, progress, executor, checkpoint)
+        self._opts = RunOptions.from_keywords(options, entry="qtn.Simulator")
+        self._seed = seed
         self._prng = cirq.value.parse_random_state(seed)
         self._noise = as_noise_model(noise)
         check_sampling(sampling, group_size)
@@ -78,6 +69,11 @@ class Simulator(
     @property
     def noise(self) -> cirq.NoiseModel:
         return self._noise
+
+    @property
+    def options(self) -> RunOptions:
+        """The run options every call of this simulator contracts with."""
+        return self._opts
 
     @property
     def backend(self) -> Backend:
@@ -90,12 +86,10 @@ class Simulator(
         params: cirq.Sweepable,
         qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
     ) -> Iterator[Sequence[complex]]:
-        if isinstance(bitstrings, (str, numbers.Integral)):
-            raise TypeError("bitstrings must be a sequence of bitstrings, e.g. [0, 5]")
-        bitstrings = list(bitstrings)
+        bitstrings = bitstring_list(bitstrings)
         for resolver in cirq.to_resolvers(params):
-            ct = prepare(self._noisy(program, resolver), qubit_order, None, self._opts.dtype)
-            yield list(amplitudes_of(ct, bitstrings, self._opts))
+            cc = compile_circuit(self._noisy(program, resolver), qubit_order, None, self._opts.dtype)
+            yield list(amplitudes_of(cc, bitstrings, self._opts))
 
     def simulate_sweep_iter(
         self,
@@ -105,17 +99,18 @@ class Simulator(
         initial_state: Any = None,
     ) -> Iterator[cirq.StateVectorTrialResult]:
         for resolver in cirq.to_resolvers(params):
-            ct = prepare(self._noisy(program, resolver), qubit_order, None, self._opts.dtype)
-            initial = _initial_bits(initial_state, len(ct.qubits))
-            vector = state_vector_of(ct, self._opts, initial)
+            cc = compile_circuit(self._noisy(program, resolver), qubit_order, None, self._opts.dtype)
+            initial = _initial_bits(initial_state, len(cc.qubits))
+            vector = state_vector_of(cc, self._opts, initial)
             state = cirq.StateVectorSimulationState(
-                qubits=ct.qubits, initial_state=vector, dtype=self._opts.dtype.type
+                qubits=list(cc.qubits), initial_state=vector, dtype=self._opts.dtype.type
             )
             yield cirq.StateVectorTrialResult(params=resolver, measurements={}, final_simulator_state=state)
 
     def _run(
         self, circuit: cirq.AbstractCircuit, param_resolver: cirq.ParamResolver, repetitions: int
     ) -> dict[str, np.ndarray]:
+        check_resumable(self._opts, self._seed, "qtn.Simulator.run")
         mc = measured_circuit(circuit, None, param_resolver, self._noise, self._opts.dtype)
         return run_records(mc, repetitions, self._prng, self._opts, self._sampling, self._group_size)
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
-import qtn
-from qtn.backends import BackendUnavailableError
+# the default plan cache of the tests lives in a folder of this session, so no test
+# finds a plan an earlier run left on disk (set before qtn creates the default cache)
+os.environ["QTN_PLAN_CACHE"] = tempfile.mkdtemp(prefix="qtn-test-plans-")
+
+import qtn  # noqa: E402
+from qtn.backends import BackendUnavailableError  # noqa: E402
 
 BACKENDS = ["numpy", "opencl", "hls"]
 

@@ -16,3 +16,17 @@ def reference_state(circuit: cirq.AbstractCircuit, qubit_order=None, resolver=No
         circuit = cirq.resolve_parameters(circuit, resolver)
     order = cirq.QubitOrder.DEFAULT if qubit_order is None else qubit_order
     return cirq.final_state_vector(circuit, qubit_order=order, dtype=np.complex128)
+
+
+def einsum_reference(net) -> np.ndarray:
+    """Contract a (small) ``qtn.network.Network`` with ``opt_einsum``: an independent reference."""
+    import opt_einsum
+
+    if not net.arrays:
+        return np.asarray(net.scalar)
+    labels = {lab: i for i, lab in enumerate(sorted({i for ix in net.indices for i in ix}))}
+    operands: list = []
+    for a, ix in zip(net.arrays, net.indices):
+        operands += [a, [labels[i] for i in ix]]
+    operands.append([labels[o] for o in net.output])
+    return net.scalar * np.asarray(opt_einsum.contract(*operands, optimize="greedy"))

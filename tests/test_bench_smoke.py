@@ -12,7 +12,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 
@@ -93,7 +92,7 @@ def test_report_on_synthetic_results(tmp_path):
         assert "matplotlib is not installed" in report
 
 
-def _run_tiny(tmp_path: Path, *, hide: tuple[str, ...] = ()) -> tuple[subprocess.CompletedProcess, float, dict]:
+def _run_tiny(tmp_path: Path, *, hide: tuple[str, ...] = ()) -> tuple[subprocess.CompletedProcess, dict]:
     """Run ``bench/amplitudes.py --tiny`` in a fresh interpreter; ``hide`` makes modules unimportable there."""
     results = tmp_path / "results"
     argv = [str(BENCH / "amplitudes.py"), "--tiny", "--results", str(results)]
@@ -101,18 +100,15 @@ def _run_tiny(tmp_path: Path, *, hide: tuple[str, ...] = ()) -> tuple[subprocess
             f"for m in {list(hide)!r}: sys.modules[m] = None\n"
             f"sys.argv = {argv!r}\n"
             f"runpy.run_path({argv[0]!r}, run_name='__main__')\n")
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
-    elapsed = time.perf_counter() - t0
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     files = list(results.glob("amplitudes-*.json"))
     assert len(files) == 1
-    return proc, elapsed, json.loads(files[0].read_text())
+    return proc, json.loads(files[0].read_text())
 
 
 def test_amplitudes_tiny(tmp_path):
-    proc, elapsed, record = _run_tiny(tmp_path)
-    assert elapsed < 30, f"--tiny took {elapsed:.1f} s"
+    proc, record = _run_tiny(tmp_path)
     rows = record["rows"]
     tools = {r["tool"] for r in rows if r["family"] == "grid"}
     assert {"qtn", "qtn-auto", "cirq"} <= tools
@@ -128,12 +124,20 @@ def test_amplitudes_tiny(tmp_path):
     names = [t["name"] for t in record["targets"]]
     assert any(n.startswith("(c)") for n in names) and any(n.startswith("(b)") for n in names)
     assert "| circuit | qubits | tool |" in proc.stdout
-    assert "PASS" in proc.stdout or "MISS" in proc.stdout
+    # each verdict follows from its value and target, and is printed as recorded
+    for t in record["targets"]:
+        verdict = "SKIP" if t["passed"] is None else ("PASS" if t["passed"] else "MISS")
+        if t["passed"] is not None:
+            op, bound = t["target"].split()[:2]
+            assert op in ("<=", ">="), t
+            assert t["passed"] == (t["value"] <= float(bound) if op == "<=" else t["value"] >= float(bound)), t
+        lines = [line for line in proc.stdout.splitlines() if t["name"] in line and "target" in line]
+        assert lines and all(verdict in line for line in lines), (t, lines)
 
 
 def test_amplitudes_tiny_without_bench_extra(tmp_path):
     """As CI runs it: quimb and qsimcirq missing are skipped with a reason, the rest still comes out."""
-    proc, _, record = _run_tiny(tmp_path, hide=("quimb", "quimb.tensor", "qsimcirq"))
+    proc, record = _run_tiny(tmp_path, hide=("quimb", "quimb.tensor", "qsimcirq"))
     assert "quimb is not importable" in proc.stdout and "qsimcirq is not importable" in proc.stdout
     assert {r["tool"] for r in record["rows"] if r["family"] == "grid"} == {"qtn", "qtn-auto", "cirq"}
     assert {s["tool"] for s in record["skipped"]} == {"quimb", "quimb@qtn-tree", "qsimcirq"}

@@ -11,9 +11,11 @@ import pytest
 
 import qtn
 from qtn import execute
-from qtn.api import plan_and_contract, prepare, run_options
+from qtn.compiler import compile_circuit as prepare
+from qtn.engine import plan_and_contract
+from qtn.options import RunOptions
 from qtn.checkpoint import Checkpoint
-from qtn.circuits import open_network
+from qtn.ket import open_network
 from qtn.network import Network
 from qtn.planning import plan_from_path, plan_network, sliced_labels
 
@@ -26,7 +28,7 @@ def grid_circuit(seed: int = 1) -> cirq.Circuit:
 def amplitude_network(circuit: cirq.Circuit, bits: int = 0) -> Network:
     ct = prepare(circuit, None, None, np.dtype(np.complex128))
     n = len(ct.qubits)
-    return open_network(ct, (), [(bits >> (n - 1 - p)) & 1 for p in range(n)], np.complex128).simplified().canonical()
+    return open_network(ct, (), [(bits >> (n - 1 - p)) & 1 for p in range(n)]).simplified().canonical()
 
 
 def sliced_plan(net: Network, n_slices: int = 16):
@@ -109,10 +111,10 @@ def test_simulator_checkpoint_numbers_contractions_and_pins_their_plans(tmp_path
     np.testing.assert_allclose(first.compute_amplitudes(circuit, [3, 1000]), ref, atol=1e-12)
     assert len(json.loads((tmp_path / "manifest.json").read_text())["contractions"]) == 2
     # the same calls again (a restarted script): answered from the folder, with the stored plans
-    qtn.clear_cache()
-    again = qtn.Simulator(max_memory=budget, dtype=np.complex128, checkpoint=tmp_path)
+    cache = qtn.PlanCache()
+    again = qtn.Simulator(max_memory=budget, dtype=np.complex128, checkpoint=tmp_path, plan_cache=cache)
     np.testing.assert_allclose(again.compute_amplitudes(circuit, [3, 1000]), ref, atol=1e-12)
-    assert qtn.cache_info()["misses"] == 0  # no path search ran
+    assert cache.info()["misses"] == 0  # no path search ran: both plans came from the folder
     # other calls are refused, not mixed in
     with pytest.raises(ValueError, match=r"contraction 0 differs from this one in values"):
         qtn.Simulator(max_memory=budget, dtype=np.complex128, checkpoint=tmp_path).compute_amplitudes(circuit, [4])
@@ -120,14 +122,13 @@ def test_simulator_checkpoint_numbers_contractions_and_pins_their_plans(tmp_path
 
 def test_plan_and_contract_reuses_the_stored_plan_after_a_restart(tmp_path):
     circuit = grid_circuit(seed=5)
-    opts = run_options(max_memory=qtn.plan(circuit).largest_intermediate_bytes // 4, dtype=np.complex128,
-                       checkpoint=tmp_path)
+    opts = RunOptions.from_keywords(dict(max_memory=qtn.plan(circuit).largest_intermediate_bytes // 4,
+                                         dtype=np.complex128, checkpoint=tmp_path))
     net = amplitude_network(circuit, 9)
     value, plan = plan_and_contract(net, opts)
     assert plan.n_slices > 1
-    qtn.clear_cache()
-    again, stored = plan_and_contract(net, run_options(max_memory=opts.max_memory, dtype=np.complex128,
-                                                       checkpoint=tmp_path))
+    again, stored = plan_and_contract(net, RunOptions.from_keywords(dict(
+        max_memory=opts.max_memory, dtype=np.complex128, checkpoint=tmp_path, plan_cache=None)))
     assert stored.method.endswith("(from checkpoint)")
     assert stored.steps == plan.steps and stored.sliced == plan.sliced
     assert again == pytest.approx(value, abs=1e-14)

@@ -362,3 +362,13 @@ def test_installed_console_script(tmp_path):
                          text=True, timeout=120)
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [f"qtn: error: no such circuit file: "
                                                                        f"{tmp_path / 'none.qsim'}"]
+
+
+def test_no_plan_cache_searches_again(capsys):
+    assert run(capsys, "plan", "grid:3x4:6")[0] == 0  # planned and kept (memory and disk)
+    qtn.clear_cache()  # memory only: the plan file stays
+    code, out, err = run(capsys, "plan", "grid:3x4:6")
+    assert code == 0 and "plan read from the disk" in out, err
+    qtn.clear_cache()
+    code, out, err = run(capsys, "plan", "grid:3x4:6", "--no-plan-cache")
+    assert code == 0 and "search time" in out and "read from the" not in out, err

@@ -16,8 +16,8 @@ import pytest
 
 import qtn
 from qtn import execute, executors
-from qtn.api import prepare
-from qtn.circuits import open_network
+from qtn.compiler import compile_circuit as prepare
+from qtn.ket import open_network
 from qtn.network import Network
 from qtn.planning import MemoryLimit, plan_from_path, plan_network, sliced_labels
 
@@ -29,7 +29,7 @@ def grid_circuit(rows=3, cols=4, depth=8, seed=1) -> cirq.Circuit:
 
 def amplitude_network(circuit: cirq.Circuit) -> Network:
     ct = prepare(circuit, None, None, np.dtype(np.complex128))
-    return open_network(ct, (), [0] * len(ct.qubits), np.complex128).simplified().canonical()
+    return open_network(ct, (), [0] * len(ct.qubits)).simplified().canonical()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 import sympy
 
 import qtn
-from qtn.doubled import lightcone
+from qtn.lightcone import lightcone
 from qtn.expectation import expectation_circuit
 
 from helpers import reference_state, tolerance
@@ -104,11 +104,12 @@ def test_sweeps_match_cirq_and_reuse_plans(sweep):
     circuit = cirq.Circuit(cirq.H.on_each(*q), cirq.rx(theta)(q[0]), cirq.CZ(q[0], q[1]) ** phi,
                            cirq.FSimGate(theta, phi)(q[2], q[3]), cirq.CNOT(q[1], q[2]), cirq.ry(phi)(q[3]))
     obs = [cirq.X(q[0]) * cirq.Z(q[1]), cirq.Y(q[2]) + 0.5 * cirq.Z(q[3]) * cirq.X(q[1])]
-    sim = qtn.Simulator(dtype=np.complex128)
+    cache = qtn.PlanCache()
+    sim = qtn.Simulator(dtype=np.complex128, plan_cache=cache)
     sim.simulate_expectation_values(circuit, obs, {theta: 1.1, phi: 0.3})  # plans for this structure
-    before = qtn.cache_info()["misses"]
+    before = cache.info()["misses"]
     results = sim.simulate_expectation_values_sweep(circuit, obs, sweep)
-    assert qtn.cache_info()["misses"] == before
+    assert cache.info()["misses"] == before  # no sweep point searched
     ref = cirq.Simulator(dtype=np.complex128).simulate_expectation_values_sweep(circuit, obs, sweep)
     np.testing.assert_allclose(np.array(results), np.array(ref), atol=1e-9)
 

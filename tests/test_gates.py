@@ -138,11 +138,11 @@ def test_sweeps_with_simulator(sweep, backend):
 
 def test_sweep_points_reuse_one_plan():
     circuit = _param_circuit()
-    qtn.clear_cache()
-    sim = qtn.Simulator()
+    cache = qtn.PlanCache()  # in memory, of this test only
+    sim = qtn.Simulator(plan_cache=cache)
     sim.compute_amplitudes_sweep(circuit, [5], cirq.Linspace(theta, 0.1, 1.0, 5) * cirq.Points(phi, [0.3]))
-    info = qtn.cache_info()
-    assert info["misses"] == 1 and info["hits"] == 4
+    info = cache.info()
+    assert info["misses"] == 1 and info["hits"] == 4  # one search, four sweep points served from it
 
 
 def test_simulate_final_state_and_initial_state():

@@ -9,9 +9,13 @@ import numpy as np
 import pytest
 
 import qtn
-from qtn.circuits import circuit_tensors, open_network, resolve_qubit_order
+from qtn.circuits import resolve_qubit_order
+from qtn.compiler import compile_ops
+from qtn.ket import open_network
 from qtn.gemm import lower_pair
 from qtn.network import Network
+
+from helpers import einsum_reference
 
 
 def _random_pair(rng):
@@ -51,13 +55,13 @@ def test_lower_pair_rejects_unsummed_private_index():
 def test_simplify_preserves_value(seed):
     circuit = cirq.testing.random_circuit(6, 12, 0.9, random_state=seed)
     qubits = resolve_qubit_order(circuit)
-    ct = circuit_tensors(circuit, qubits, np.complex128)
+    ct = compile_ops(circuit.all_operations(), qubits, np.complex128, channels=False)
     for open_positions in ([], [0, 3], list(range(len(qubits)))):
-        net = open_network(ct, open_positions, [seed % 2] * len(qubits), np.complex128)
+        net = open_network(ct, open_positions, [seed % 2] * len(qubits))
         simple = net.simplified()
         assert simple.num_tensors <= net.num_tensors
         assert max((len(ix) for ix in simple.indices), default=0) <= max(len(ix) for ix in net.indices)
-        np.testing.assert_allclose(simple.einsum_reference(), net.einsum_reference(), atol=1e-10)
+        np.testing.assert_allclose(einsum_reference(simple), einsum_reference(net), atol=1e-10)
 
 
 def test_structure_key_ignores_values_and_label_names():
@@ -82,9 +86,9 @@ def test_network_rejects_inconsistent_input():
 def test_diagonal_gates_add_no_wires():
     q = cirq.LineQubit.range(4)
     circuit = cirq.Circuit(cirq.CZ(q[0], q[1]), cirq.CZ(q[1], q[2]) ** 0.3, cirq.rz(0.2)(q[3]), cirq.T(q[0]))
-    ct = circuit_tensors(circuit, q)
-    assert ct.end == ct.start  # no gate moved a qubit to a new label
-    assert sorted(a.ndim for a in ct.arrays) == [1, 1, 2, 2]
+    net = open_network(compile_ops(circuit.all_operations(), q, channels=False), range(4))
+    assert net.output == (0, 1, 2, 3)  # no gate moved a qubit to a new label
+    assert sorted(a.ndim for a in net.arrays) == [1, 1, 1, 1, 1, 1, 2, 2]  # 4 kets, 4 diagonals
 
 
 def test_every_pairwise_product_of_the_plan_is_one_gemm():

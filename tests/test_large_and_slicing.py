@@ -84,23 +84,22 @@ def test_plan_fields_are_consistent():
 def test_plan_cache_hit_on_second_call_with_other_values():
     circuit = _grid_circuit(seed=5)
     other = _grid_circuit(seed=6)  # same structure, other single-qubit rotations
-    qtn.clear_cache()
-    qtn.amplitudes(circuit, [3])
-    assert qtn.cache_info() == {"hits": 0, "misses": 1, "size": 1}
-    qtn.amplitudes(circuit, [1234])  # another bitstring: same structure
-    qtn.amplitudes(other, [7])
-    info = qtn.cache_info()
-    assert info["misses"] == 1 and info["hits"] == 2
+    cache = qtn.PlanCache()
+    first = qtn.plan(circuit, plan_cache=cache)
+    assert first.source == "search" and cache.info()["misses"] == 1
+    qtn.amplitudes(circuit, [1234], plan_cache=cache)  # another bitstring: same structure
+    assert qtn.plan(other, plan_cache=cache) is first  # other values: no new search
+    assert cache.info()["misses"] == 1
 
 
 def test_batch_of_bitstrings_uses_one_open_contraction():
     circuit = _grid_circuit(seed=2)
     ref = reference_state(circuit)
     bits = [0b101010101010, 0b101010101011, 0b101010101110, 0b101010101111]  # 2 qubits differ
-    qtn.clear_cache()
-    got = qtn.amplitudes(circuit, bits, dtype=np.complex128)
+    cache = qtn.PlanCache()
+    got = qtn.amplitudes(circuit, bits, dtype=np.complex128, plan_cache=cache)
     np.testing.assert_allclose(got, ref[bits], atol=1e-10)
-    assert qtn.cache_info()["misses"] == 1  # one plan, one contraction for the batch
+    assert cache.info()["misses"] == 1 and cache.info()["hits"] == 0  # one plan, one contraction for the batch
 
 
 def test_many_scattered_bitstrings():

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 import qtn
-from qtn.doubled import lightcone
+from qtn.lightcone import lightcone
 from qtn.expectation import expectation_circuit
 
 from test_sampling import ALPHA, as_ints, chi2_pvalue

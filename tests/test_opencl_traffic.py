@@ -26,8 +26,9 @@ import cirq
 import numpy as np
 import pytest
 
-from qtn.api import prepare, run_options
-from qtn.circuits import open_network
+from qtn.compiler import compile_circuit as prepare
+from qtn.options import RunOptions
+from qtn.ket import open_network
 from qtn.execute import contract
 from qtn.planning import plan_network
 
@@ -108,9 +109,9 @@ def _forbid(name: str):
 @pytest.mark.parametrize("max_memory", [None, SLICED_MAX_MEMORY], ids=["unsliced", "sliced"])
 def test_inputs_uploaded_once_results_downloaded_once(circuit, reference, monkeypatch, backend_name, open_positions, max_memory):
     backend = start_backend(backend_name)
-    opts = run_options(backend, max_memory=max_memory, progress=False)
+    opts = RunOptions.from_keywords(dict(backend=backend, max_memory=max_memory, progress=False))
     ct = prepare(circuit, None, None, opts.dtype)
-    net = open_network(ct, open_positions, BITS, opts.dtype)
+    net = open_network(ct, open_positions, BITS)
 
     uploads: list[tuple[int, ...]] = []
     downloads: list[int] = []  # elements (hls/numpy arrays of shape () come back as (1,))

@@ -14,7 +14,7 @@ import sympy
 from scipy import stats
 
 import qtn
-from qtn.api import run_options
+from qtn.options import RunOptions
 from qtn.sampling import choose_method, draw_bits, measured_circuit, run_records
 
 ALPHA = 1e-3
@@ -70,7 +70,7 @@ def test_every_method_draws_the_exact_distribution(method, group, seed):
     measured = [0, 2, 3, 5, 6]
     circuit = random_circuit(7, 8, seed, measured)
     probs = exact_marginal(circuit, [_Q(i) for i in measured])
-    opts = run_options(dtype=np.complex128)
+    opts = RunOptions.from_keywords(dict(dtype=np.complex128))
     mc = measured_circuit(circuit, None, None, None, opts.dtype)
     bits = draw_bits(mc, 3000, np.random.RandomState(100 + seed), opts, method, group)
     assert bits.shape == (3000, 5)
@@ -82,7 +82,7 @@ def test_marginal_method_with_doubled_steps():
     # qubits through doubled networks (the single-layer shortcut is switched off here)
     circuit = random_circuit(9, 10, 4, list(range(9)))
     probs = exact_marginal(circuit, _Q.range(9))
-    opts = run_options(dtype=np.complex128)
+    opts = RunOptions.from_keywords(dict(dtype=np.complex128))
     mc = measured_circuit(circuit, None, None, None, opts.dtype)
     import qtn.sampling as sampling
 
@@ -104,7 +104,7 @@ def test_sampling_on_every_backend(backend):
 
 
 def test_auto_method_choice():
-    opts = run_options()
+    opts = RunOptions.from_keywords(dict())
     small = measured_circuit(random_circuit(6, 5, 0, [0, 1]), None, None, None, opts.dtype)
     assert choose_method(small.compiled, small.measured, opts)[0] == "state_vector"
     q = _Q.range(60)
@@ -230,11 +230,12 @@ def test_sweep_points_reuse_plans(method):
     q = _Q.range(4)
     circuit = cirq.Circuit(cirq.H.on_each(*q), cirq.rx(theta)(q[0]), cirq.CZ(q[0], q[1]) ** phi,
                            cirq.FSimGate(theta, phi)(q[2], q[3]), cirq.CNOT(q[1], q[2]), cirq.measure(*q, key="m"))
-    sim = qtn.Simulator(seed=0, sampling=method, group_size=2)
+    cache = qtn.PlanCache()
+    sim = qtn.Simulator(seed=0, sampling=method, group_size=2, plan_cache=cache)
     sim.run(circuit, {theta: 0.3, phi: 0.4}, repetitions=20)
-    before = qtn.cache_info()
+    before = cache.info()
     sim.run_sweep(circuit, cirq.Linspace(theta, 0.2, 1.2, 3) * cirq.Points(phi, [0.6, 0.8]), repetitions=20)
-    after = qtn.cache_info()
+    after = cache.info()
     assert after["misses"] == before["misses"]
     assert after["hits"] > before["hits"]
 
@@ -321,7 +322,7 @@ def test_zero_repetitions():
 
 def test_run_records_match_cirq_layout():
     circuit = random_circuit(4, 4, 9, [3, 1])
-    opts = run_options()
+    opts = RunOptions.from_keywords(dict())
     mc = measured_circuit(circuit, None, None, None, opts.dtype)
     records = run_records(mc, 7, np.random.RandomState(0), opts)
     assert records["m"].shape == (7, 1, 2) and records["m"].dtype == np.int8

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import abc
 import importlib
+import json
+import os
+import platform
+import threading
+import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -25,9 +31,13 @@ class BackendUnavailableError(RuntimeError):
 class Backend(abc.ABC):
     """One device that can run the matrix multiplies of a contraction.
 
-    Subclasses implement the five methods below. Every method must accept
+    Subclasses implement the five abstract methods below. Every method must accept
     ``complex64`` and ``complex128`` arrays (a backend without fp64 raises
     ``TypeError`` for ``complex128`` with a message saying so).
+
+    The device's facts live here too, never in a module constant elsewhere:
+    :meth:`memory_budget`, :meth:`flop_rate` (measured once per machine and backend
+    by a short GEMM probe, cached on disk) and :meth:`tile_config`.
     """
 
     #: Registry name, e.g. ``"numpy"`` or ``"opencl:pthread-AMD EPYC"``.
@@ -51,10 +61,35 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def transpose_reshape(self, a: Array, perm: Sequence[int], shape: Sequence[int]) -> Array:
-        """``a.transpose(perm).reshape(shape)`` as a new C-contiguous device array.
+        """``a.transpose(perm).reshape(shape)``, laid out C-contiguously in that shape.
 
-        ``perm`` may be the identity, in which case only the shape changes.
+        ``perm`` may be the identity, in which case only the shape changes. The result
+        may share memory with ``a`` (a view, where no data has to move): qtn never
+        writes into a device array after it is made, so callers must not either.
         """
+
+    def flop_rate(self, dtype: Any = np.complex64) -> float:
+        """Real flop/s this device reaches on a GEMM of ``dtype`` (8 per complex multiply-add).
+
+        Measured once per machine and backend by :func:`measure_flop_rate` and kept
+        on disk (``$XDG_CACHE_HOME/qtn/hardware/flop_rates.json``, beside the plan
+        cache); it decides how long a path search is worth, chunk sizes and
+        progress bars.
+        """
+        dtype = np.dtype(dtype)
+        key = f"{type(self).__module__}.{type(self).__qualname__}:{self.name}|{dtype}|{machine_id()}"
+
+        def measure() -> float:
+            try:
+                return measure_flop_rate(self, dtype)
+            except TypeError:  # a device without fp64: its complex64 rate bounds the search
+                return measure_flop_rate(self, np.complex64)
+
+        return _rates.get(key, measure)
+
+    def tile_config(self, dtype: Any = np.complex64) -> dict[str, int]:
+        """The GEMM tile sizes the device runs with (empty where it has none of its own)."""
+        return {}
 
     def synchronize(self) -> None:  # pragma: no cover - trivial default
         """Block until queued device work is done (for timing). Default: no-op."""
@@ -127,15 +162,83 @@ def get_backend(name: "str | Backend | None" = None) -> Backend:
     try:
         backend = factory(option) if option else factory()
     except BackendUnavailableError as err:
-        usable = [b for b in available_backends() if b != base and _can_start(b)]
-        raise BackendUnavailableError(f"{err} (backends that start here: {', '.join(usable) or 'none'})") from err
+        # only backends already started are named: starting the others here would
+        # compile kernels or probe devices inside an error path
+        started = sorted({k.partition(":")[0] for k in _INSTANCES} | {"numpy"})
+        raise BackendUnavailableError(f"{err} (backends that start here: {', '.join(started)})") from err
     _INSTANCES[key] = backend
     return backend
 
 
-def _can_start(name: str) -> bool:
+def machine_id() -> str:
+    """This machine's CPU model and core count (what a measured rate depends on)."""
+    model = platform.processor() or platform.machine()
     try:
-        get_backend(name)
-    except Exception:
-        return False
-    return True
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model} x{os.cpu_count()}"
+
+
+#: The probe stops growing the GEMM once one product takes this long.
+PROBE_SECONDS = 0.02
+
+
+def measure_flop_rate(backend: Backend, dtype: Any = np.complex64, max_n: int = 1024) -> float:
+    """Real flop/s of ``backend`` on square GEMMs: the size doubles from 256 until one
+    product takes ``PROBE_SECONDS`` (or ``max_n``); the best of three runs is kept, so
+    a stall of a shared machine does not stick as the device's rate."""
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(0)
+    n, best = 256, 0.0
+    while True:
+        a = backend.to_device((rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))).astype(dtype))
+        seconds = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            backend.to_host(backend.matmul(a, a))
+            seconds.append(time.perf_counter() - t0)
+        best = 8.0 * n**3 / max(min(seconds), 1e-9)
+        if min(seconds) >= PROBE_SECONDS or n >= max_n:
+            return best
+        n *= 2
+
+
+class _RateCache:
+    """Measured rates in memory and in one JSON file (rewritten atomically)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rates: dict[str, float] | None = None
+
+    def _path(self):
+        from ..plan_cache import cache_dir
+
+        if os.environ.get("QTN_PLAN_CACHE"):  # beside a plan cache moved elsewhere (tests do)
+            return Path(os.environ["QTN_PLAN_CACHE"]) / "hardware" / "flop_rates.json"
+        return cache_dir("hardware") / "flop_rates.json"
+
+    def get(self, key: str, measure: Callable[[], float]) -> float:
+        with self._lock:
+            if self._rates is None:
+                try:
+                    loaded = json.loads(self._path().read_text())
+                    self._rates = {k: float(v) for k, v in loaded.items() if float(v) > 0}
+                except (OSError, ValueError, TypeError, AttributeError):
+                    self._rates = {}  # none yet, or a corrupt file: measure again
+            if key in self._rates:
+                return self._rates[key]
+        rate = float(measure())
+        with self._lock:
+            self._rates[key] = rate
+            try:
+                from ..plan_cache import write_atomic
+
+                write_atomic(self._path(), json.dumps(self._rates, indent=1, sort_keys=True))
+            except OSError:
+                pass  # an unwritable cache only costs a probe per process
+        return rate
+
+
+_rates = _RateCache()

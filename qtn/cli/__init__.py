@@ -111,6 +111,8 @@ def build_parser() -> _Parser:
     group.add_argument("--search-time", type=float, default=None, metavar="SECONDS",
                        help="most seconds a hyper path search may take (default 30)")
     group.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    group.add_argument("--no-plan-cache", action="store_true",
+                       help="search every plan again: neither read nor keep plans (memory or disk cache)")
     execution = _Parser(add_help=False)
     execution.add_argument("--executor", type=executor_spec, default=None, metavar="SPEC",
                            help="where slices run: none (default), threads:N, or a dask scheduler tcp://HOST:PORT")

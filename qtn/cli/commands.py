@@ -21,6 +21,7 @@ import qtn
 from .. import generators
 from ..io import read_circuit
 from .report import emit, fmt_complex, gemm_table, json_complex, plan_dict, plan_line, plot_plan
+from ..options import RunKeywords
 from .values import CliError, UsageError, open_executor, parse_bitstring, parse_pauli_sum
 
 #: Largest circuit ``--check`` compares with Cirq's state vector (2**20 amplitudes).
@@ -74,10 +75,12 @@ def entry_point(name: str, command: str, kwargs: dict[str, Any]) -> Callable[...
     if fn is None:
         raise CliError(f"qtn {command} needs qtn.{name}, not available in this build")
     params = inspect.signature(fn).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        for key in kwargs:
-            if key not in params:
-                raise CliError(f"qtn {command} with --{key.replace('_', '-')} needs qtn.{name}({key}=...), "
+    accepted = set(params)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        accepted |= set(RunKeywords.__annotations__)  # the run options an entry point forwards
+    for key in kwargs:
+        if key not in accepted:
+            raise CliError(f"qtn {command} with --{key.replace('_', '-')} needs qtn.{name}({key}=...), "
                                "not available in this build")
     return fn
 
@@ -91,6 +94,7 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "optimize": None if args.optimize == "auto" else args.optimize,
         "search_time": args.search_time,
         "progress": False if args.no_progress else None,
+        **({"plan_cache": None} if getattr(args, "no_plan_cache", False) else {}),
     }
 
 

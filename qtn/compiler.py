@@ -1,0 +1,287 @@
+"""The circuit compiler: Cirq operations to per-operation tensors, once per circuit.
+
+Every operation becomes tensors through ``cirq.unitary`` (decomposing where an op has
+no unitary of its own) or, for noise, ``cirq.kraus`` (a superoperator). A diagonal
+gate (CZ, Rz, CPhase, ...) keeps only its diagonal, so in a network it adds no new
+wire (its labels become hyperedges). The :class:`CompiledCircuit` feeds every network
+builder: single-layer (:mod:`qtn.ket`), doubled and density-matrix
+(:mod:`qtn.density`), and the lightcone (:mod:`qtn.lightcone`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import cirq
+import numpy as np
+
+from .circuits import resolve_circuit, resolve_qubit_order
+
+UNITARY, DIAGONAL, CHANNEL, DIAGONAL_CHANNEL = range(4)
+#: |0> and |1>, the ends of open wires closed on a bit.
+BASIS = (np.array([1.0, 0.0]), np.array([0.0, 1.0]))
+
+
+@dataclass(frozen=True)
+class GateTensor:
+    """One gate as a tensor: ``data`` on ``qubits`` (all outputs first, then all inputs),
+    or only the diagonal (one axis per qubit) when ``diagonal``."""
+
+    qubits: tuple[cirq.Qid, ...]
+    data: np.ndarray
+    diagonal: bool
+
+
+@dataclass(frozen=True)
+class ChannelTensor:
+    """A noise channel as its superoperator ``sum_k K_k (x) conj(K_k)`` on ``qubits``.
+
+    ``data`` has axes (ket outputs, bra outputs, ket inputs, bra inputs), one per qubit
+    each; when every Kraus operator is diagonal only the diagonal is kept, with axes
+    (ket, bra). ``trace_preserving`` says whether ``sum_k K_k^dagger K_k = 1``, which
+    lets a channel outside a lightcone be dropped.
+    """
+
+    qubits: tuple[cirq.Qid, ...]
+    data: np.ndarray
+    diagonal: bool
+    trace_preserving: bool
+
+
+def channel_tensor(qubits: Sequence[cirq.Qid], kraus: Sequence[np.ndarray]) -> ChannelTensor:
+    """The :class:`ChannelTensor` of Kraus operators acting on ``qubits``."""
+    n = len(qubits)
+    ks = np.asarray(kraus, dtype=np.complex128).reshape(-1, 2**n, 2**n)
+    tp = np.allclose(np.einsum("kab,kac->bc", ks.conj(), ks), np.eye(2**n), atol=1e-8)
+    diagonals = np.einsum("kaa->ka", ks)
+    if all(np.array_equal(k, np.diag(d)) for k, d in zip(ks, diagonals)):
+        data = np.einsum("ka,kb->ab", diagonals, diagonals.conj()).reshape((2,) * (2 * n))
+        return ChannelTensor(tuple(qubits), data, True, tp)
+    data = np.einsum("kab,kcd->acbd", ks, ks.conj()).reshape((2,) * (4 * n))
+    return ChannelTensor(tuple(qubits), data, False, tp)
+
+
+def op_tensors(
+    op: cirq.Operation, depth: int = 0, allow_channels: bool = False
+) -> "list[GateTensor | ChannelTensor]":
+    """The tensors of one operation: its unitary (diagonal where it is), its channel's
+    superoperator (with ``allow_channels``), or those of its decomposition.
+
+    Raises:
+        ValueError: a measurement, a qudit, a channel without ``allow_channels``, or
+            an op with neither a unitary, a channel nor a decomposition.
+    """
+    if depth > 50:
+        raise ValueError(f"operation {op} decomposes without end")
+    shape = cirq.qid_shape(op)
+    if any(d != 2 for d in shape):
+        raise ValueError(f"operation {op} acts on a {max(shape)}-level qudit; qtn simulates qubits only")
+    if cirq.is_measurement(op):
+        raise ValueError(
+            f"operation {op} is a measurement; amplitudes and state vectors need a unitary circuit "
+            "(remove it, e.g. with cirq.drop_terminal_measurements, or sample instead)"
+        )
+    u = cirq.unitary(op, None)
+    if u is not None:
+        n = len(op.qubits)
+        if n == 0:
+            return [GateTensor((), u.reshape(()), True)]
+        d = np.diagonal(u)
+        if np.array_equal(u, np.diag(d)):
+            if np.array_equal(d, np.ones_like(d)):
+                return []  # the identity: nothing to contract
+            return [GateTensor(tuple(op.qubits), d.reshape((2,) * n), True)]
+        return [GateTensor(tuple(op.qubits), u.reshape((2,) * (2 * n)), False)]
+    if cirq.has_kraus(op) or cirq.has_mixture(op):
+        if not allow_channels:
+            raise ValueError(
+                f"operation {op} is a noise channel, not a unitary; amplitudes of noisy circuits are not defined"
+            )
+        kraus = cirq.kraus(op, None)
+        if kraus is not None:
+            return [channel_tensor(op.qubits, kraus)]
+    parts = cirq.decompose_once(op, default=None)
+    if parts is None:
+        raise ValueError(f"operation {op} has no unitary and no decomposition qtn can use")
+    return [t for part in parts for t in op_tensors(part, depth + 1, allow_channels)]
+
+
+def gate_key(op: cirq.Operation) -> Any:
+    """A key under which an op's tensors can be cached and reused for equal gates on
+    other qubits, or None where the op has no hashable gate."""
+    if op.gate is None:
+        return None
+    key = (op.gate, len(op.qubits))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One tensor of an operation on qubit ``positions``.
+
+    ``kind`` is unitary (axes: outputs, inputs), diagonal (one axis per qubit),
+    channel (ket out, bra out, ket in, bra in) or diagonal channel (ket, bra);
+    ``conj`` is the bra's copy of a unitary or diagonal tensor.
+    """
+
+    positions: tuple[int, ...]
+    kind: int
+    data: np.ndarray
+    conj: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class CompiledOp:
+    """One circuit operation as tensors, with what lightcones need to know of it."""
+
+    positions: tuple[int, ...]
+    pieces: tuple[Piece, ...]
+    trace_preserving: bool
+    diagonal: bool  # every piece diagonal in the computational basis (and trace preserving)
+
+
+@dataclass(frozen=True)
+class CompiledCircuit:
+    """A resolved circuit as per-operation tensors, ready for lightcone networks.
+
+    Attributes:
+        qubits: the qubits in result order; positions index this tuple.
+        ops: the operations that act (identities are left out), in circuit order.
+        on_qubit: for each position, the indices of the ops acting on it, ascending.
+        noisy: whether some op is a channel (then only doubled networks are valid).
+        dtype: the complex dtype of every tensor.
+        non_trace_preserving: indices of the ops that do not preserve the trace.
+        phase: the product of the ops' global phases (it matters in single-layer
+            networks of the whole circuit only; it cancels between ket and bra).
+    """
+
+    qubits: tuple[cirq.Qid, ...]
+    ops: tuple[CompiledOp, ...]
+    on_qubit: tuple[tuple[int, ...], ...]
+    noisy: bool
+    dtype: np.dtype
+    non_trace_preserving: tuple[int, ...] = ()
+    phase: complex = 1.0
+
+    @property
+    def position(self) -> dict[cirq.Qid, int]:
+        return {q: p for p, q in enumerate(self.qubits)}
+
+
+def compile_ops(ops: Iterable[cirq.Operation], qubits: Sequence[cirq.Qid], dtype: Any = np.complex64,
+                channels: bool = True) -> CompiledCircuit:
+    """Turn resolved operations (no measurements) into tensors, once per circuit.
+
+    The one gate cache: equal gates (``gate_key``) on other qubits reuse the tensors.
+
+    Args:
+        ops: operations in circuit order, symbols resolved, measurements removed.
+        qubits: result order; every op's qubits must be among them.
+        dtype: complex dtype of the tensors.
+        channels: accept noise channels (density-matrix networks); when False a
+            channel is refused (amplitudes and state vectors of noisy circuits do not exist).
+
+    Raises:
+        ValueError: an op is a measurement, acts on qudits, has neither a unitary, a
+            channel nor a decomposition, or touches a qubit outside ``qubits``.
+    """
+    dtype = np.dtype(dtype)
+    position = {q: p for p, q in enumerate(qubits)}
+    # gate -> (pieces with positions relative to op.qubits, trace preserving)
+    cache: dict[Any, tuple[tuple[Piece, ...], bool, complex]] = {}
+    compiled: list[CompiledOp] = []
+    phase = 1.0 + 0j
+    for op in ops:
+        key = gate_key(op)
+        entry = cache.get(key) if key is not None else None
+        if entry is None:
+            entry = _template(op, dtype, channels)
+            if key is not None:
+                cache[key] = entry
+        template, tp, op_phase = entry
+        phase *= op_phase
+        if not template:
+            continue  # an identity (or a global phase, which cancels between ket and bra)
+        missing = [q for q in op.qubits if q not in position]
+        if missing:
+            raise ValueError(f"operation {op} acts on qubit {missing[0]}, which is not in the qubit order")
+        pos = [position[q] for q in op.qubits]
+        pieces = tuple(Piece(tuple(pos[r] for r in t.positions), t.kind, t.data, t.conj) for t in template)
+        diagonal = tp and all(t.kind in (DIAGONAL, DIAGONAL_CHANNEL) for t in pieces)
+        compiled.append(CompiledOp(tuple(pos), pieces, tp, diagonal))
+    on_qubit: list[list[int]] = [[] for _ in qubits]
+    for i, cop in enumerate(compiled):
+        for p in cop.positions:
+            on_qubit[p].append(i)
+    noisy = any(t.kind >= CHANNEL for cop in compiled for t in cop.pieces)
+    non_tp = tuple(i for i, cop in enumerate(compiled) if not cop.trace_preserving)
+    return CompiledCircuit(tuple(qubits), tuple(compiled), tuple(map(tuple, on_qubit)), noisy, dtype, non_tp, phase)
+
+
+def compile_circuit(circuit: cirq.AbstractCircuit, qubit_order: Any = None, param_resolver: Any = None,
+                    dtype: Any = np.complex64) -> CompiledCircuit:
+    """Resolve symbols, fix the qubit order and compile a unitary circuit (no channels,
+    no measurements): what amplitudes and state vectors are contracted from.
+
+    Raises:
+        TypeError / ValueError: as :func:`qtn.circuits.resolve_circuit`,
+            :func:`qtn.circuits.resolve_qubit_order` and :func:`compile_ops`.
+    """
+    resolved = resolve_circuit(circuit, param_resolver)
+    qubits = resolve_qubit_order(resolved, qubit_order)
+    return compile_ops(resolved.all_operations(), qubits, dtype, channels=False)
+
+
+def _template(op: cirq.Operation, dtype: np.dtype, channels: bool) -> tuple[tuple[Piece, ...], bool, complex]:
+    """The pieces of ``op`` with positions indexing ``op.qubits``, whether it preserves the
+    trace, and its global phase."""
+    rel = {q: r for r, q in enumerate(op.qubits)}
+    pieces = []
+    tp = True
+    phase = 1.0 + 0j
+    for t in op_tensors(op, allow_channels=channels):
+        if not t.qubits:
+            phase *= complex(t.data)  # a global phase: it cancels between ket and bra
+            continue
+        if any(q not in rel for q in t.qubits):
+            raise ValueError(f"operation {op} decomposes onto qubits it does not act on; qtn cannot simulate that")
+        r = tuple(rel[q] for q in t.qubits)
+        data = np.ascontiguousarray(t.data, dtype=dtype)
+        if isinstance(t, ChannelTensor):
+            tp = tp and t.trace_preserving
+            pieces.append(Piece(r, DIAGONAL_CHANNEL if t.diagonal else CHANNEL, data, None))
+        else:
+            pieces.append(Piece(r, DIAGONAL if t.diagonal else UNITARY, data, data.conj()))
+    return tuple(pieces), tp, phase
+
+
+def wire_walk(cc: CompiledCircuit, op_indices: Sequence[int], region: Sequence[int]
+              ) -> tuple[list[tuple[Piece, tuple[int, ...], tuple[int, ...] | None]], dict[int, int]]:
+    """Follow the ket wires through the ops ``op_indices``, as every network builder does.
+
+    The qubit at ``region[k]`` starts on label ``k``; a diagonal piece (gate or
+    channel) stays on its qubits' labels, any other moves them to fresh labels.
+
+    Returns:
+        Per piece, in order: the piece, its qubits' labels before it, and after it
+        (None for a diagonal piece); and each position's last label.
+    """
+    ket = {p: label for label, p in enumerate(region)}
+    nxt = len(region)
+    walk: list[tuple[Piece, tuple[int, ...], tuple[int, ...] | None]] = []
+    for i in op_indices:
+        for t in cc.ops[i].pieces:
+            old = tuple(ket[p] for p in t.positions)
+            if t.kind in (DIAGONAL, DIAGONAL_CHANNEL):
+                walk.append((t, old, None))
+                continue
+            new = tuple(range(nxt, nxt + len(old)))
+            nxt += len(old)
+            ket.update(zip(t.positions, new))
+            walk.append((t, old, new))
+    return walk, ket

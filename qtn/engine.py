@@ -1,0 +1,99 @@
+"""The engine: plan and contract one network under a :class:`qtn.RunOptions`.
+
+Everything a contraction needs is decided here, once: the network is simplified
+and put in canonical form, the executor resolved, the peak limit of one slice
+computed (:func:`qtn.executors.task_limit`, the one formula), the checkpoint slot
+taken, the plan fetched from the options' plan cache or searched (seeded, with the
+backend's measured flop rate), and the plan run (:func:`qtn.execute.contract`).
+Every entry point (amplitudes, state vectors, sampling, expectation values, the
+Simulator, ``qtn.compile``) contracts through :func:`plan_and_contract`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .checkpoint import Checkpoint
+from .execute import contract
+from .executors import Runner, resolve, task_limit
+from .network import Network, components
+from .options import RunOptions
+from .planning import MemoryLimit, Plan, plan_network
+
+
+def peak_limit(opts: RunOptions, runner: Runner | None = None) -> MemoryLimit:
+    """What one slice may hold at its peak where ``opts`` runs it (see :func:`qtn.executors.task_limit`)."""
+    return task_limit(opts.backend, resolve(opts.executor) if runner is None else runner, opts.max_memory)
+
+
+def plan_for(network: Network, opts: RunOptions, limit: MemoryLimit | None = None) -> Plan:
+    """The plan of a simplified, canonical network under ``opts`` (from the plan cache when it is there).
+
+    Raises:
+        ValueError: a memory budget or peak limit no slicing can meet (with the figures).
+    """
+    return plan_network(network, memory_budget=opts.max_memory, optimize=opts.optimize,
+                        search_time=opts.search_time, progress=opts.progress,
+                        peak_limit=peak_limit(opts) if limit is None else limit, cache=opts.plan_cache,
+                        seed=opts.plan_seed, flop_rate=opts.backend.flop_rate(opts.dtype))
+
+
+def plan_and_contract(network: Network, opts: RunOptions) -> tuple[np.ndarray, Plan]:
+    """Simplify, plan and contract a network; the result in ``opts.dtype`` and its plan.
+
+    Every intermediate fits ``opts.max_memory`` and one slice's peak fits
+    :func:`peak_limit`; a plan over it is sliced further before anything is
+    allocated. A checkpointed contraction takes the next slot of the checkpoint and
+    reuses the plan it was first run with.
+    """
+    net = network.simplified().canonical()
+    runner = resolve(opts.executor)
+    limit = peak_limit(opts, runner)
+    slot = opts.checkpoint.next_slot() if isinstance(opts.checkpoint, Checkpoint) else opts.checkpoint
+    plan = None if slot is None else slot.saved_plan(net, opts.max_memory, limit.bytes)
+    if plan is None:
+        plan = plan_for(net, opts, limit)
+    result = contract(net, plan, opts.backend, progress=opts.progress, executor=runner, checkpoint=slot,
+                      memory_limit=limit)
+    return result.astype(opts.dtype, copy=False), plan
+
+
+def contract_value(opts: RunOptions) -> Callable[[Network], np.ndarray]:
+    """A function contracting one network under ``opts`` (for :func:`contract_components`)."""
+    return lambda net: plan_and_contract(net, opts)[0]
+
+
+def contract_components(
+    net: Network, contract: Callable[[Network], np.ndarray], dtype: Any, constant: bool = True
+) -> np.ndarray:
+    """Contract ``net`` one connected component at a time and join the parts by outer product.
+
+    A disconnected network would otherwise contract a component down to a scalar in
+    the middle of a plan; component by component, each part gets its own cached plan.
+
+    Args:
+        net: the network.
+        contract: contracts one connected network (e.g. :func:`contract_value`).
+        dtype: the complex dtype of the result.
+        constant: whether to contract components that hold no output label; when
+            False they are left out, which scales the result by a constant (fine for
+            probabilities that are normalised afterwards).
+    """
+    parts = []
+    for comp in components(net):
+        if comp.output or constant:
+            simple = comp.simplified()
+            # a network that simplifies to a number needs no plan (and keeps its precision)
+            value = contract(simple) if simple.arrays else np.asarray(simple.scalar, dtype=dtype)
+            parts.append((np.asarray(value), comp.output))
+    if not parts:
+        return np.asarray(net.scalar)
+    if len(parts) == 1 and parts[0][1] == net.output:
+        return parts[0][0] * net.scalar
+    letters = {lab: k for k, lab in enumerate(net.output)}
+    operands: list = []
+    for result, labels in parts:
+        operands += [result, [letters[lab] for lab in labels]]
+    return np.einsum(*operands, [letters[lab] for lab in net.output]) * net.scalar

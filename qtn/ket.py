@@ -1,0 +1,64 @@
+"""Single-layer networks ``<fixed| U |initial>`` of a compiled circuit.
+
+Wires are labelled by ints: each qubit starts on a label closed by ``|initial>``; a
+non-diagonal gate moves its qubits to fresh labels, a diagonal gate stores only its
+diagonal on the qubits' current labels. The last label of each qubit is closed by
+``<b|`` (an amplitude) or left open (a state vector, a batch of amplitudes).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .compiler import BASIS, CompiledCircuit, wire_walk
+from .network import Network
+
+
+def ket_network(
+    cc: CompiledCircuit,
+    op_indices: Sequence[int],
+    fixed: Mapping[int, int],
+    open_positions: Sequence[int],
+    initial: Sequence[int] | None = None,
+) -> Network:
+    """The single-layer network of ``<fixed| U |initial>`` with ``open_positions`` left open.
+
+    ``U`` is the product of the ops ``op_indices``; every qubit they touch must be
+    either fixed or open. Only valid for circuits without channels.
+    """
+    if cc.noisy:
+        raise ValueError("a circuit with noise channels has no state vector; use a doubled network")
+    dtype = cc.dtype
+    region = sorted({p for i in op_indices for p in cc.ops[i].positions} | set(fixed) | set(open_positions))
+    loose = [p for p in region if p not in fixed and p not in set(open_positions)]
+    if loose:
+        raise ValueError(f"qubit {cc.qubits[loose[0]]} is neither fixed nor open in a ket network")
+    basis = [np.asarray(v, dtype=dtype) for v in BASIS]
+    arrays: list[np.ndarray] = []
+    indices: list[tuple[int, ...]] = []
+    for label, p in enumerate(region):
+        arrays.append(basis[initial[p] if initial is not None else 0])
+        indices.append((label,))
+    walk, ket = wire_walk(cc, op_indices, region)
+    for t, old, new in walk:
+        arrays.append(t.data)
+        indices.append(old if new is None else new + old)
+    for p, bit in fixed.items():
+        arrays.append(basis[bit])
+        indices.append((ket[p],))
+    return Network(arrays, indices, tuple(ket[p] for p in open_positions))
+
+
+def open_network(cc: CompiledCircuit, open_positions: Sequence[int] = (), bits: Sequence[int] | None = None,
+                 initial: Sequence[int] | None = None) -> Network:
+    """The network of the whole circuit ``C|initial>`` (default ``|0...0>``), global
+    phase included, with the qubits at ``open_positions`` left open (in that order)
+    and every other qubit ``p`` closed by ``<bits[p]|`` (default 0). With no open
+    positions it is the amplitude ``<bits|C|initial>``. Bits follow ``cc.qubits``."""
+    open_set = set(open_positions)
+    fixed = {p: (bits[p] if bits is not None else 0) for p in range(len(cc.qubits)) if p not in open_set}
+    net = ket_network(cc, range(len(cc.ops)), fixed, list(open_positions), initial)
+    net.scalar = cc.phase
+    return net
