@@ -26,6 +26,7 @@ import numpy as np
 
 from ..fpga import boards
 from .base import Backend, BackendUnavailableError
+from .cache import cache_root as _cache_root
 
 #: Flags of the C-simulation build (warnings the HLS coding style triggers are silenced).
 CXXFLAGS = ("-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", "-Wno-unknown-pragmas", "-Wno-unused-label")
@@ -51,10 +52,7 @@ def kernel_source() -> str:
 def cache_root() -> Path:
     """Per-user build cache: ``$QTN_CACHE_DIR/hls`` or ``$XDG_CACHE_HOME/qtn/hls``
     (``~/.cache/qtn/hls``). Never inside the package, which may be read-only."""
-    if os.environ.get("QTN_CACHE_DIR"):
-        return Path(os.environ["QTN_CACHE_DIR"]) / "hls"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "qtn" / "hls"
+    return _cache_root("hls")
 
 
 def find_compiler() -> str | None:

@@ -309,8 +309,28 @@ class GemmTiles:
         itemsize = np.dtype(self.dtype).itemsize
         return self.tile_m * self.tile_n / ((self.tile_m + self.tile_n) * itemsize)
 
+    def opencl_macros(self) -> dict[str, int]:
+        """The complete ``-D`` set of ``fpga/kernels/cgemm.cl`` for this board.
+
+        One work-item per work-group (the single-work-item style Intel's FPGA compiler
+        pipelines): its unrolled WPT_M x WPT_N multiply-adds are the PE array, and it
+        cycles through ACC_INTERLEAVE PE blocks per k step, so each accumulator is
+        updated every ACC_INTERLEAVE cycles. Every key is one the kernel reads.
+        """
+        return {
+            "TILE_M": self.tile_m,
+            "TILE_N": self.tile_n,
+            "TILE_K": self.tile_k,
+            "WPT_M": self.pe_m,
+            "WPT_N": self.pe_n,
+            "ACC_INTERLEAVE": self.interleave,
+            "VW": 1,
+            "WG_M": 1,
+            "WG_N": 1,
+        }
+
     def macros(self) -> dict[str, int]:
-        """``-D`` macros for the OpenCL build and the HLS config header."""
+        """The tile macros of the HLS config header (``QTN_C64_TILE_M``, ...)."""
         return {
             "TILE_M": self.tile_m,
             "TILE_N": self.tile_n,
