@@ -7,6 +7,7 @@ skip with the backend's reason, unless QTN_REQUIRE_ALL_BACKENDS=1 makes that fai
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -422,3 +423,51 @@ def test_installed_wheel_ships_kernel_source(tmp_path):
     assert out.returncode == 0, out.stderr
     where, ok = out.stdout.split()
     assert where.startswith(str(target)) and ok == "True", out.stdout
+
+
+# --- per-device tile tuning ----------------------------------------------------------
+
+TUNE_CANDIDATES = [
+    {"TILE_M": 16, "TILE_N": 8, "TILE_K": 4, "WPT_M": 2, "WPT_N": 2},
+    {"TILE_M": 8, "TILE_N": 8, "TILE_K": 8, "WPT_M": 2, "WPT_N": 2},
+]
+
+
+def test_tiles_are_tuned_once_per_device_and_cached(be, device_index, monkeypatch, tmp_path):
+    monkeypatch.setenv("QTN_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("QTN_OPENCL_TUNE", raising=False)
+    monkeypatch.setattr(opencl_tiles, "candidates", lambda *a, small=False: [dict(c) for c in TUNE_CANDIDATES])
+    monkeypatch.setattr(opencl_tiles, "tuning_size", lambda kind: 64)
+    timed = []
+    real = opencl.OpenCLBackend._time_config
+
+    def time_config(self, cfg, dtype, n):
+        timed.append(dict(cfg))
+        return real(self, cfg, dtype, n) * (10.0 if cfg == TUNE_CANDIDATES[0] else 1.0)  # the second must win
+
+    monkeypatch.setattr(opencl.OpenCLBackend, "_time_config", time_config)
+    first = opencl.OpenCLBackend(str(device_index))
+    assert timed == TUNE_CANDIDATES
+    assert first.tile_config()["TILE_K"] == 8
+    (cache_file,) = (tmp_path / "opencl").glob("tiles.json")
+    (entry,) = json.loads(cache_file.read_text()).values()
+    assert entry["macros"] == TUNE_CANDIDATES[1] and len(entry["gflops"]) == 2
+    # a second backend on the device reads the cache and times nothing
+    timed.clear()
+    again = opencl.OpenCLBackend(str(device_index))
+    assert timed == [] and again.tile_config() == first.tile_config()
+    rng = np.random.default_rng(21)
+    a, b = crandn(rng, (33, 17), np.dtype(np.complex64)), crandn(rng, (17, 9), np.dtype(np.complex64))
+    assert_gemm_close(run_gemm(again, a, b), a, b)
+    # QTN_OPENCL_TUNE=0: the first candidate without a search; force: search again
+    monkeypatch.setenv("QTN_OPENCL_TUNE", "0")
+    assert opencl.OpenCLBackend(str(device_index)).tile_config()["TILE_K"] == 4 and timed == []
+    monkeypatch.setenv("QTN_OPENCL_TUNE", "force")
+    opencl.OpenCLBackend(str(device_index))
+    assert timed == TUNE_CANDIDATES
+
+
+def test_candidates_fit_this_device(be):
+    for dtype in (np.dtype(np.complex64), np.dtype(np.complex128)):
+        found = opencl_tiles.candidates(opencl._kind(be._cl, be.device), be.device, dtype)
+        assert found and all(be._fits(c, dtype) for c in found)
