@@ -162,6 +162,13 @@ def _read_cache(path: Path) -> dict[str, Any]:
         return {}
 
 
+def tuning_record(device: Any, dtype: np.dtype, source: str) -> "dict[str, Any] | None":
+    """The cached search for this device and dtype (chosen macros, every candidate's
+    measured GFLOP/s, when and on what product), or None if none was made."""
+    entry = _read_cache(_cache_file()).get(_device_key(device, dtype, source))
+    return entry if isinstance(entry, dict) else None
+
+
 def tuned_tiles(device: Any, dtype: np.dtype, kind: str, source: str,
                 time_config: Callable[[dict[str, int], int], float],
                 fits: Callable[[dict[str, int]], bool]) -> dict[str, int]:
