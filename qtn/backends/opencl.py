@@ -39,12 +39,6 @@ _MAX_DIM = 2**30
 #: Most work-groups one GEMM launch has along NDRange dims 1 and 2.
 _MAX_GROUPS = 65535
 
-#: Outputs per work-item to start from when tiles come without WPT_M / WPT_N.
-_DEFAULT_WPT = 4
-#: Most bytes of work-item state one PoCL work-group may keep across a barrier. PoCL
-#: keeps it on its worker thread's stack: measured with PoCL 3.0 on a Xeon, 2.5 MB of
-#: accumulators per work-group ran and 3 MB crashed the process (SIGSEGV).
-_POCL_CONTEXT_BYTES = 2 << 20
 # For products that would leave most of a big tile empty (skinny or small batched
 # GEMMs, common in tensor networks), with their speed relative to the big tiles on
 # a large product: matmul takes whichever needs less padded work per unit of speed.
@@ -355,58 +349,8 @@ class OpenCLBackend(Backend):
         return dict(small) if padded(small) < _SMALL_SPEED * padded(big) else big
 
     def _fit(self, macros: Mapping[str, int], dtype: np.dtype) -> dict[str, int]:
-        """The complete macro set (WPT_M/WPT_N chosen when absent), checked against the
-        device: refused here, before any launch, if it cannot run.
-
-        Raises:
-            ValueError: an invalid set (see :func:`kernel_macros`), or one needing a
-                larger work-group, local memory or (PoCL) work-group state than the
-                device has.
-        """
-        macros = dict(macros)
-        tiles = [macros.get(k) for k in ("TILE_M", "TILE_N", "TILE_K")]
-        max_wg = int(self.device.max_work_group_size)
-        dims = self.device.max_work_item_sizes
-        if all(isinstance(t, int) and t > 0 for t in tiles) and ("WPT_M" not in macros or "WPT_N" not in macros):
-            tm, tn, _ = tiles
-            ilv = int(macros.get("ACC_INTERLEAVE", 1))
-            wm = int(macros.get("WPT_M", np.gcd(tm, _DEFAULT_WPT)))
-            wn = int(macros.get("WPT_N", np.gcd(tn // max(ilv, 1), _DEFAULT_WPT) or 1))
-            # double the outputs per work-item along the longer side of the work-group
-            # (where not given) until the work-group fits the device
-            while (tm // wm) * (tn // (wn * ilv)) > max_wg or tm // wm > dims[1] or tn // (wn * ilv) > dims[0]:
-                grow = []
-                if "WPT_M" not in macros and tm % (2 * wm) == 0:
-                    grow.append((tm // wm, 2 * wm, wn))
-                if "WPT_N" not in macros and tn % (2 * wn * ilv) == 0:
-                    grow.append((tn // (wn * ilv), wm, 2 * wn))
-                if not grow:
-                    break
-                _, wm, wn = max(grow)
-            macros.setdefault("WPT_M", wm)
-            macros.setdefault("WPT_N", wn)
-        full = kernel_macros(macros)
-        name = self.device.name.strip()
-        wg_n, wg_m = _work_group(full)
-        if wg_n * wg_m > max_wg or wg_n > dims[0] or wg_m > dims[1]:
-            raise ValueError(
-                f"tiles {full} need a {wg_n}x{wg_m} work-group; {name!r} allows {max_wg} work-items "
-                f"({dims[0]}x{dims[1]}); raise WPT_M/WPT_N or set WG_M/WG_N"
-            )
-        local = dtype.itemsize * full["TILE_K"] * (full["TILE_M"] + full["TILE_N"])  # A tile, B's two planes
-        if local > self.device.local_mem_size:
-            raise ValueError(
-                f"tiles {full} need {local} bytes of local memory for {dtype}; {name!r} has {self.device.local_mem_size}"
-            )
-        # accumulators plus one PE block of B, per work-item
-        private = dtype.itemsize * full["WPT_M"] * full["WPT_N"] * full["ACC_INTERLEAVE"] + dtype.itemsize * full["WPT_N"]
-        if wg_n * wg_m > 1 and opencl_tiles.is_pocl(self.device) and wg_n * wg_m * private > _POCL_CONTEXT_BYTES:
-            raise ValueError(
-                f"tiles {full} keep {wg_n * wg_m} work-items x {private} bytes of accumulators across barriers; "
-                f"PoCL holds that on a worker thread's stack, which takes at most {_POCL_CONTEXT_BYTES} bytes "
-                "(more crashes the process): use fewer work-items (WG_M=WG_N=1) or smaller WPT_M/WPT_N"
-            )
-        return full
+        """The complete macro set for this device; see :func:`opencl_tiles.fit_to_device`."""
+        return opencl_tiles.fit_to_device(macros, dtype, self.device)
 
     def _check_dtype(self, dtype: np.dtype) -> None:
         if dtype not in (np.complex64, np.complex128):
