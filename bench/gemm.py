@@ -140,7 +140,8 @@ def start_backends(names: list[str], device: str | None) -> tuple[dict[str, qtn.
 
 def describe_opencl(backend: Any) -> dict[str, Any]:
     """Device, platform, kind and size facts of the OpenCL backend in use."""
-    from qtn.backends.opencl import _kind
+    from qtn.backends import opencl_tiles
+    from qtn.backends.opencl import _kernel_source, _kind
 
     dev = backend.device
     return {
@@ -153,6 +154,8 @@ def describe_opencl(backend: Any) -> dict[str, Any]:
         "global_mem_bytes": int(dev.global_mem_size),
         "fp64": bool(dev.double_fp_config),
         "tiles_complex64": backend.tile_config(np.dtype(np.complex64)),
+        # the per-device tile search behind those tiles (measured on this machine)
+        "tuning_complex64": opencl_tiles.tuning_record(dev, np.dtype(np.complex64), _kernel_source()),
     }
 
 
@@ -431,6 +434,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--numpy-threads", type=int, help="limit NumPy's BLAS to this many threads (threadpoolctl); "
                                                       "default: BLAS's own choice")
     p.add_argument("--no-write", action="store_true", help="do not write a results file")
+    p.add_argument("--machine-note", default="", help="recorded in the results, e.g. 'shared: other jobs running'")
     args = p.parse_args(argv)
     args.mode = "quick" if args.quick else "full"
     if args.repeat is None:
@@ -517,6 +521,7 @@ def run(args: argparse.Namespace) -> int:
         "backends": {name: be.name for name, be in backends.items()},
         "notes": notes,
         "load_average": {"start": load0[0], "end": load1[0]},
+        "machine_note": args.machine_note,
         "rows": rows,
         "transfers": transfers,
         "end_to_end": e2e,

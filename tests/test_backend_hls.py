@@ -107,8 +107,22 @@ def test_transfers_are_counted_and_transpose_reshape_is_numpy(backend):
     h = backend.to_host(t)
     assert backend.stats()["bytes_to_device"] == a.nbytes
     assert backend.stats()["bytes_to_host"] == h.nbytes
+    assert backend.stats()["host_permute_bytes"] == t.nbytes  # one permutation that moved data
+    backend.transpose_reshape(t, (0, 1), (2, 12))  # a reshape moves nothing
+    assert backend.stats()["host_permute_bytes"] == t.nbytes
     backend.reset_stats()
-    assert backend.stats()["bytes_to_device"] == 0 and backend.stats()["bytes_to_host"] == 0
+    assert all(v == 0 for v in backend.stats().values())
+
+
+def test_padding_to_port_words_is_counted_as_host_layout(backend):
+    backend.reset_stats()
+    whole = np.ones((3, 8), np.complex64), np.ones((8, 16), np.complex64)  # k, n whole 512-bit words
+    backend.matmul(*whole)
+    assert backend.stats()["host_permute_bytes"] == 0
+    out = backend.matmul(np.ones((3, 5), np.complex64), np.ones((5, 7), np.complex64))
+    np.testing.assert_array_equal(out, np.full((3, 7), 5, np.complex64))
+    # padded copies of A (3 x 8), B (8 x 8) and C (3 x 8)
+    assert backend.stats()["host_permute_bytes"] == 8 * (3 * 8 + 8 * 8 + 3 * 8)
 
 
 def test_memory_budget_is_the_boards_off_chip_memory(backend):
@@ -169,13 +183,14 @@ def _small_config() -> str:
     return boards.hls_config_text(board, c64=c64, c128=c128)
 
 
-def _build_and_run_bench(tmp_path: Path, config_text: str, kernel_text: str | None = None) -> subprocess.CompletedProcess:
+def _build_and_run_bench(tmp_path: Path, config_text: str, kernel_text: str | None = None,
+                         flags: tuple[str, ...] = ("-O2",)) -> subprocess.CompletedProcess:
     shutil.copy(HLS_DIR / "test_cgemm.cpp", tmp_path / "test_cgemm.cpp")
     (tmp_path / "cgemm.cpp").write_text(kernel_text or (HLS_DIR / "cgemm.cpp").read_text())
     (tmp_path / "config.h").write_text(config_text)
     exe = tmp_path / "test_cgemm"
     build = subprocess.run(
-        ["g++", "-O2", "-std=c++17", "-Wall", "-Wno-unknown-pragmas", "-Wno-unused-label",
+        ["g++", *flags, "-std=c++17", "-Wall", "-Wno-unknown-pragmas", "-Wno-unused-label",
          str(tmp_path / "test_cgemm.cpp"), "-o", str(exe)],
         capture_output=True, text=True, timeout=300,
     )
@@ -193,7 +208,111 @@ def test_cpp_test_bench_passes(tmp_path, config):
 
 def test_cpp_test_bench_catches_a_wrong_kernel(tmp_path):
     kernel = (HLS_DIR / "cgemm.cpp").read_text()
-    wrong = kernel.replace("row[q] += ar * br - ai * bi;", "row[q] += ar * br + ai * bi;")
+    wrong = kernel.replace("const T re = x.re * y.re - x.im * y.im;", "const T re = x.re * y.re + x.im * y.im;")
     assert wrong != kernel
     run = _build_and_run_bench(tmp_path, _small_config(), wrong)
     assert run.returncode != 0 and "MISMATCH" in run.stdout
+
+
+def test_cpp_test_bench_is_clean_under_sanitizers(tmp_path):
+    """No undefined behaviour or out-of-bounds access in the C simulation (UBSan, ASan)."""
+    run = _build_and_run_bench(tmp_path, _small_config(),
+                               flags=("-O1", "-g", "-fsanitize=undefined,address", "-fno-sanitize-recover=all"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "all cases passed" in run.stdout and "runtime error" not in run.stderr
+
+
+KERNEL = (HLS_DIR / "cgemm.cpp").read_text()
+
+
+def _function(name: str) -> str:
+    """The text of one member function of cgemm.cpp (up to the next blank line at its indent)."""
+    start = KERNEL.index(f" {name}(")
+    return KERNEL[start : KERNEL.index("\n\n", start)]
+
+
+def test_ports_are_512_bit_words_read_unconditionally():
+    import re
+
+    for entry in ("qtn_cgemm_c64", "qtn_cgemm_c128"):
+        signature = KERNEL[KERNEL.index(f"void {entry}("): KERNEL.index("{", KERNEL.index(f"void {entry}("))]
+        assert signature.count("qtn::wide<") == 3, signature  # A, B and C are bus words
+    assert "sizeof(wide<float>) == 64" in KERNEL
+    for fn in ("read_a", "read_b", "write_c"):
+        body = _function(fn)
+        assert not re.search(r"\bif\s*\(|\?", body), f"{fn} has a conditional access: no burst inference"
+        assert "PIPELINE II = 1" in body
+
+
+def test_one_dataflow_region_holds_load_compute_store():
+    body = _function("run")
+    region = body[body.index("#pragma HLS DATAFLOW"):]
+    calls = [c for c in ("read_a(", "read_b(", "compute(", "write_c(") if c in region]
+    assert calls == ["read_a(", "read_b(", "compute(", "write_c("]
+    # nothing else: no serial load before or store after the region
+    assert "load_" not in body and "store_" not in body
+
+
+def test_padding_is_sized_to_the_gemm():
+    # panels are unpacked for the GEMM's own rows / columns, never to a whole interleave group
+    for fn in ("unpack_a", "unpack_b"):
+        body = _function(fn)
+        assert "ILV" not in body and "PN * ILV" not in body
+    assert "r < mt" in _function("unpack_a") and "w < nt / CPW" in _function("unpack_b")
+
+
+def test_operand_fan_out_is_bounded():
+    body = _function("mac")
+    pe = body[body.index("pe_m:"):]
+    # the unrolled PE array reads only the registered copies, each shared by FANOUT PEs
+    assert "a[ib]" not in pe and "b[jb]" not in pe
+    assert "a_copy[pi][pj / FANOUT]" in pe and "b_copy[pj][pi / FANOUT]" in pe
+    assert "constexpr int FANOUT = 4;" in KERNEL
+
+
+def test_no_pointer_into_the_accumulators():
+    # (&acc[...].re)[q + 1] indexed past a struct member: UB, and not synthesizable
+    assert "&acc" not in KERNEL and "__restrict" not in KERNEL
+
+
+@pytest.mark.parametrize("name", ["u280", "u250"])
+def test_every_buffer_is_bound_to_the_kind_it_was_sized_for(name):
+    from qtn.fpga.hls_config import HLS_IMPL
+
+    text = boards.hls_config_text(name)
+    for p, dtype in (("QTN_C64", np.complex64), ("QTN_C128", np.complex128)):
+        t = boards.gemm_tiles(name, dtype)
+        for buf, kind in zip(("ACC", "A", "B"), t.storage):
+            assert f"#define {p}_{buf}_IMPL {HLS_IMPL[kind]}" in text
+    assert boards.gemm_tiles("u280", np.complex64).storage[0] == "uram"  # 5,120 BRAM36 otherwise
+    for var, impl in (("acc", "ACC"), ("a_ping", "A"), ("a_pong", "A"), ("b_ping", "B"), ("b_pong", "B")):
+        assert f"BIND_STORAGE variable = {var} type = ram_2p impl = P##_{impl}_IMPL" in KERNEL
+
+
+def test_per_kind_static_asserts_fail_when_a_kind_is_short(tmp_path):
+    """The u280 tiles against a U280 with half its URAM: the URAM check must fire, and
+    only it (BRAM and DSPs still suffice)."""
+    board = boards.load_board("u280")
+    uram = [m for m in board.on_chip if m.kind == "uram"][0]
+    short = dataclasses.replace(board, on_chip=tuple(dataclasses.replace(m, count=m.count // 2) if m is uram else m
+                                                     for m in board.on_chip))
+    text = boards.hls_config_text(short, c64=boards.gemm_tiles(board, np.complex64),
+                                  c128=boards.gemm_tiles(board, np.complex128))
+    with pytest.raises(HLSBuildError) as err:
+        build_library(text, label="short", root=tmp_path)
+    msg = str(err.value)
+    assert "buffers bound to uram need more blocks than its usable share" in msg
+    assert "bram36 need more" not in msg and "DSPs" not in msg
+    # the real board passes the same checks
+    build_library(boards.hls_config_text(board), label="u280", root=tmp_path)
+
+
+def test_both_kernels_do_not_fit_one_xclbin_so_the_readme_links_each_alone():
+    from qtn.fpga.hls_config import kernels_fit_together
+
+    for name in ("u280", "u250"):
+        assert not kernels_fit_together(name, ["complex64", "complex128"])
+        assert kernels_fit_together(name, ["complex64"]) and kernels_fit_together(name, ["complex128"])
+    readme = (REPO / "fpga" / "README.md").read_text()
+    links = [ln for ln in readme.splitlines() if ln.strip().startswith("v++ -l")]
+    assert links and all(ln.count(".xo") == 1 for ln in links), links

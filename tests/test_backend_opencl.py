@@ -7,6 +7,7 @@ skip with the backend's reason, unless QTN_REQUIRE_ALL_BACKENDS=1 makes that fai
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -19,7 +20,8 @@ import pytest
 pytest.importorskip("pyopencl")
 
 from qtn.backends import BackendUnavailableError, get_backend  # noqa: E402
-from qtn.backends import opencl  # noqa: E402
+from qtn.backends import opencl, opencl_tiles  # noqa: E402
+from qtn.backends.opencl_tiles import kernel_macros  # noqa: E402
 
 DTYPES = [np.complex64, np.complex128]
 REPO = Path(__file__).resolve().parents[1]
@@ -257,48 +259,106 @@ def test_intermediates_stay_on_device(be):
 
 def test_build_error_carries_build_log(be, device_index):
     bad = {"TILE_M": 64, "TILE_N": 64, "TILE_K": 0, "WPT_M": 4, "WPT_N": 4}
-    with pytest.raises(opencl.KernelBuildError, match="must be positive integers") as info:
+    with pytest.raises(ValueError, match="TILE_K must be positive"):
         opencl.OpenCLBackend(str(device_index), tiles=bad)
-    assert "build log" in str(info.value)
     import pyopencl as cl
 
+    # the kernel's own checks guard hand-made -D sets (the aoc commands)
+    flags = [f"-D{k}={v}" for k, v in bad.items()]
+    with pytest.raises(opencl.KernelBuildError, match="must be positive integers") as info:
+        opencl._build(cl, be._context, opencl._kernel_source(), flags)
+    assert "build log" in str(info.value)
     with pytest.raises(opencl.KernelBuildError, match="undeclared_thing"):
         opencl._build(cl, be._context, "__kernel void f(__global int *x) { x[0] = undeclared_thing; }", [])
 
 
-def test_tiles_that_do_not_fit_the_device(be, device_index):
-    with pytest.raises(ValueError, match="work-group"):
-        huge = {"TILE_M": 1024, "TILE_N": 1024, "TILE_K": 4, "WPT_M": 1, "WPT_N": 1}
-        opencl.OpenCLBackend(str(device_index), tiles=huge)
-    with pytest.raises(ValueError, match="either tiles or board"):
-        opencl.OpenCLBackend(str(device_index), tiles=SMALL_TILES, board="u280")
+def test_macro_set_is_complete_and_validated():
+    full = kernel_macros({"TILE_M": 32, "TILE_N": 64, "TILE_K": 8, "WPT_M": 4, "WPT_N": 4, "ACC_INTERLEAVE": 2})
+    assert list(full) == list(opencl_tiles.KERNEL_MACROS) and (full["WG_M"], full["WG_N"]) == (8, 8)
+    with pytest.raises(ValueError, match="reads no macro PE_M"):
+        kernel_macros({"TILE_M": 32, "TILE_N": 32, "TILE_K": 8, "WPT_M": 4, "WPT_N": 4, "PE_M": 4})
+    with pytest.raises(ValueError, match="lack WPT_N"):
+        kernel_macros({"TILE_M": 32, "TILE_N": 32, "TILE_K": 8, "WPT_M": 4})
+    with pytest.raises(ValueError, match="TILE_N of WG_N"):
+        kernel_macros({"TILE_M": 32, "TILE_N": 40, "TILE_K": 8, "WPT_M": 4, "WPT_N": 4, "ACC_INTERLEAVE": 8, "WG_N": 1})
+    with pytest.raises(ValueError, match="VW"):
+        kernel_macros({"TILE_M": 32, "TILE_N": 32, "TILE_K": 8, "WPT_M": 4, "WPT_N": 6, "VW": 4})
+    with pytest.raises(TypeError, match="WPT_M"):
+        kernel_macros({"TILE_M": 32, "TILE_N": 32, "TILE_K": 8, "WPT_M": 4.0, "WPT_N": 4})
+
+
+def _configurable_macros() -> set[str]:
+    """Macros the kernel takes from -D: each has a default (#ifndef) or a required check (!defined)."""
+    import re
+
+    src = opencl._kernel_source()
+    return set(re.findall(r"#ifndef (\w+)", src)) | set(re.findall(r"!defined\((\w+)\)", src))
+
+
+def test_every_macro_passed_is_read_and_every_macro_read_is_passed():
+    host_set = {"REAL", "MAX_DIMS", "PERMUTE_ROWS"}  # passed by _kernels for every build
+    assert _configurable_macros() == set(opencl_tiles.KERNEL_MACROS) | host_set
+
+
+README = (REPO / "fpga" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("board", ["arria10_gx1150", "stratix10_gx2800"])
+def test_readme_aoc_flags_compile_on_pocl(be, board):
+    """The README's exact DEFS line, for each Intel board, builds cgemm.cl here."""
+    import re
+
+    import pyopencl as cl
+
+    (line,) = [ln for ln in README.splitlines() if ln.startswith("DEFS=$(python -c")]
+    code = re.match(r'DEFS=\$\(python -c "(.*)"\)$', line).group(1).replace("arria10_gx1150", board)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr
+    flags = out.stdout.split()
+    names = {f[2:].split("=")[0] for f in flags}
+    assert names == set(opencl_tiles.KERNEL_MACROS)
+    program = opencl._build(cl, be._context, opencl._kernel_source(), flags)
+    assert "cgemm" in program.kernel_names
+
+
+BOARDS = ["arria10_gx1150", "stratix10_gx2800", "u250", "u280"]
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_board_tiles_run_against_numpy(be, device_index, dtype, board):
+    from qtn.fpga.boards import gemm_tiles
+
+    backend = opencl.OpenCLBackend(str(device_index), board=board)
+    t = gemm_tiles(board, dtype)
+    cfg = backend.tile_config(dtype)
+    assert cfg == kernel_macros(t.opencl_macros())  # the board's exact set, nothing else
+    assert (cfg["WPT_M"], cfg["WPT_N"], cfg["ACC_INTERLEAVE"]) == (t.pe_m, t.pe_n, t.interleave)
+    rng = np.random.default_rng(14)
+    for m, k, n in [(70, 20, 33), (t.tile_m + 1, t.tile_k + 1, 3), (5, t.tile_k - 1, t.tile_n + 1)]:
+        a, b = crandn(rng, (m, k), dtype), crandn(rng, (k, n), dtype)
+        assert_gemm_close(run_gemm(backend, a, b), a, b)
 
 
 def test_board_tiles_come_from_qtn_boards(be, device_index, monkeypatch):
     import types
 
-    calls = []
-
-    class Tiles:
-        def macros(self) -> dict[str, int]:
-            return {"TILE_M": 32, "TILE_N": 32, "TILE_K": 8, "BRAM_BLOCKS": 7}  # extras pass through
-
-    def gemm_tiles(board, dtype):
-        calls.append((board, np.dtype(dtype)))
-        return Tiles()
-
-    monkeypatch.setitem(sys.modules, "qtn.fpga.boards", types.SimpleNamespace(gemm_tiles=gemm_tiles))
-    backend = opencl.OpenCLBackend(str(device_index), board="u280")
-    assert calls == [("u280", np.dtype(np.complex64))]
-    cfg = backend.tile_config()
-    assert cfg["TILE_M"] == 32 and cfg["BRAM_BLOCKS"] == 7 and "WPT_M" in cfg
-    rng = np.random.default_rng(14)
-    a, b = crandn(rng, (70, 20), np.dtype(np.complex64)), crandn(rng, (20, 3), np.dtype(np.complex64))
-    assert_gemm_close(run_gemm(backend, a, b), a, b)  # board tiles even for a skinny product
-
     monkeypatch.setitem(sys.modules, "qtn.fpga.boards", types.SimpleNamespace())
     with pytest.raises(BackendUnavailableError, match="gemm_tiles"):
         opencl.OpenCLBackend(str(device_index), board="u280")
+
+
+def test_configurations_the_device_cannot_run_are_refused(be, device_index):
+    dev = be.device
+    # the configuration that crashed PoCL: 2048 work-items x 16x16 accumulators each
+    crash = {"TILE_M": 1024, "TILE_N": 512, "TILE_K": 4, "WPT_M": 16, "WPT_N": 16}
+    if opencl_tiles.is_pocl(dev):
+        with pytest.raises(ValueError, match="stack"):
+            opencl.OpenCLBackend(str(device_index), tiles=crash)
+    side = int(np.sqrt(dev.local_mem_size / 8)) + 64  # complex64: 8 * side * (side + 8) bytes
+    with pytest.raises(ValueError, match="local memory"):
+        opencl.OpenCLBackend(str(device_index), tiles={"TILE_M": side, "TILE_N": 8, "TILE_K": side, "WPT_M": side,
+                                                        "WPT_N": 8, "WG_M": 1, "WG_N": 1})
 
 
 def test_missing_wpt_is_chosen_to_fit(be, device_index):
@@ -363,3 +423,51 @@ def test_installed_wheel_ships_kernel_source(tmp_path):
     assert out.returncode == 0, out.stderr
     where, ok = out.stdout.split()
     assert where.startswith(str(target)) and ok == "True", out.stdout
+
+
+# --- per-device tile tuning ----------------------------------------------------------
+
+TUNE_CANDIDATES = [
+    {"TILE_M": 16, "TILE_N": 8, "TILE_K": 4, "WPT_M": 2, "WPT_N": 2},
+    {"TILE_M": 8, "TILE_N": 8, "TILE_K": 8, "WPT_M": 2, "WPT_N": 2},
+]
+
+
+def test_tiles_are_tuned_once_per_device_and_cached(be, device_index, monkeypatch, tmp_path):
+    monkeypatch.setenv("QTN_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("QTN_OPENCL_TUNE", raising=False)
+    monkeypatch.setattr(opencl_tiles, "candidates", lambda *a, small=False: [dict(c) for c in TUNE_CANDIDATES])
+    monkeypatch.setattr(opencl_tiles, "tuning_size", lambda kind: 64)
+    timed = []
+    real = opencl.OpenCLBackend._time_config
+
+    def time_config(self, cfg, dtype, n):
+        timed.append(dict(cfg))
+        return real(self, cfg, dtype, n) * (10.0 if cfg == TUNE_CANDIDATES[0] else 1.0)  # the second must win
+
+    monkeypatch.setattr(opencl.OpenCLBackend, "_time_config", time_config)
+    first = opencl.OpenCLBackend(str(device_index))
+    assert timed == TUNE_CANDIDATES
+    assert first.tile_config()["TILE_K"] == 8
+    (cache_file,) = (tmp_path / "opencl").glob("tiles.json")
+    (entry,) = json.loads(cache_file.read_text()).values()
+    assert entry["macros"] == TUNE_CANDIDATES[1] and len(entry["gflops"]) == 2
+    # a second backend on the device reads the cache and times nothing
+    timed.clear()
+    again = opencl.OpenCLBackend(str(device_index))
+    assert timed == [] and again.tile_config() == first.tile_config()
+    rng = np.random.default_rng(21)
+    a, b = crandn(rng, (33, 17), np.dtype(np.complex64)), crandn(rng, (17, 9), np.dtype(np.complex64))
+    assert_gemm_close(run_gemm(again, a, b), a, b)
+    # QTN_OPENCL_TUNE=0: the first candidate without a search; force: search again
+    monkeypatch.setenv("QTN_OPENCL_TUNE", "0")
+    assert opencl.OpenCLBackend(str(device_index)).tile_config()["TILE_K"] == 4 and timed == []
+    monkeypatch.setenv("QTN_OPENCL_TUNE", "force")
+    opencl.OpenCLBackend(str(device_index))
+    assert timed == TUNE_CANDIDATES
+
+
+def test_candidates_fit_this_device(be):
+    for dtype in (np.dtype(np.complex64), np.dtype(np.complex128)):
+        found = opencl_tiles.candidates(opencl._kind(be._cl, be.device), be.device, dtype)
+        assert found and all(be._fits(c, dtype) for c in found)

@@ -275,3 +275,32 @@ def test_committed_config_h_is_current():
     # fpga/hls/config.h is generated for the default board (u280); regenerate it with
     # qtn.fpga.boards.write_hls_config("u280", "fpga/hls/config.h") when this fails.
     assert (REPO / "fpga" / "hls" / "config.h").read_text() == hls_config_text("u280")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", EXPECTED)
+def test_opencl_macros_are_the_kernels_complete_set(name, dtype):
+    from qtn.backends.opencl_tiles import KERNEL_MACROS, kernel_macros
+
+    t = gemm_tiles(name, dtype)
+    mac = t.opencl_macros()
+    assert list(mac) == list(KERNEL_MACROS) and kernel_macros(mac) == mac
+    assert (mac["WPT_M"], mac["WPT_N"], mac["ACC_INTERLEAVE"]) == (t.pe_m, t.pe_n, t.interleave)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", EXPECTED)
+def test_each_memory_kind_holds_what_is_bound_to_it(name, dtype):
+    """Recount, per kind, the blocks of the buffers the sizing bound to it (hand formula)."""
+    board = load_board(name)
+    t = gemm_tiles(board, dtype)
+    bits = np.dtype(dtype).itemsize * 8
+    buffers = [(t.pe_m * t.pe_n, t.tile_m // t.pe_m * t.tile_n // t.pe_n),
+               (2 * t.pe_m, t.tile_m // t.pe_m * t.tile_k), (2 * t.pe_n, t.tile_k * t.tile_n // t.pe_n)]
+    total = 0
+    for mem in board.on_chip:
+        used = sum(banks * math.ceil(bits / mem.width_bits) * math.ceil(depth / mem.depth)
+                   for (banks, depth), kind in zip(buffers, t.storage) if kind == mem.kind)
+        assert used <= int(mem.count * boards.ON_CHIP_UTILIZATION), (mem.kind, used)
+        total += used * mem.block_bytes
+    assert total == t.bytes_used

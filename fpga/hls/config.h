@@ -3,7 +3,18 @@
 #pragma once
 #define QTN_BOARD_NAME "u280"
 #define QTN_KERNEL_CLOCK_MHZ 200
-#define QTN_ON_CHIP_BYTES 44679168LL
+#define QTN_USABLE_DSP 7219  // 80% of 9024
+// Memory blocks: width x depth in the widest mode, and the share the tile buffers may use.
+#define QTN_BRAM36_WIDTH 72
+#define QTN_BRAM36_DEPTH 512
+#define QTN_BRAM36_USABLE 1612  // of 2016
+#define QTN_URAM_WIDTH 72
+#define QTN_URAM_DEPTH 4096
+#define QTN_URAM_USABLE 768  // of 960
+// whole blocks for `banks` buffers of `depth` words of `bits` each
+constexpr long long qtn_blocks(long long banks, long long depth, long long bits, long long width, long long bdepth) {
+  return banks * ((bits + width - 1) / width) * ((depth + bdepth - 1) / bdepth);
+}
 
 // complex64: 16x20 complex MACs per cycle
 #define QTN_C64_TILE_M 1632
@@ -12,14 +23,18 @@
 #define QTN_C64_PE_M 16
 #define QTN_C64_PE_N 20
 #define QTN_C64_ACC_INTERLEAVE 8
-#define QTN_C64_BYTES_USED 27353088LL
+#define QTN_C64_DSP_PER_CMAC 20
+#define QTN_C64_ACC_IMPL uram  // uram
+#define QTN_C64_A_IMPL bram  // bram36
+#define QTN_C64_B_IMPL bram  // bram36
 static_assert(QTN_C64_TILE_M % 8 == 0, "QTN_C64: TILE_M must be a multiple of 8");
 static_assert(QTN_C64_TILE_N % 8 == 0, "QTN_C64: TILE_N must be a multiple of 8");
 static_assert(QTN_C64_TILE_K % 4 == 0, "QTN_C64: TILE_K must be a multiple of 4");
 static_assert(QTN_C64_TILE_M % QTN_C64_PE_M == 0, "QTN_C64: TILE_M must be a multiple of PE_M");
 static_assert(QTN_C64_TILE_N % (QTN_C64_PE_N * QTN_C64_ACC_INTERLEAVE) == 0, "QTN_C64: TILE_N must be a multiple of PE_N * ACC_INTERLEAVE");
-static_assert((QTN_C64_TILE_M * QTN_C64_TILE_N + 2LL * QTN_C64_TILE_K * (QTN_C64_TILE_M + QTN_C64_TILE_N)) * 8 <= QTN_ON_CHIP_BYTES, "QTN_C64: tile buffers exceed the on-chip bytes");
-static_assert(QTN_C64_BYTES_USED <= QTN_ON_CHIP_BYTES, "QTN_C64: memory blocks exceed the on-chip bytes");
+static_assert(QTN_C64_PE_M * QTN_C64_PE_N * QTN_C64_DSP_PER_CMAC <= QTN_USABLE_DSP, "QTN_C64: the PE array needs more DSPs than usable");
+static_assert(qtn_blocks(2 * QTN_C64_PE_M, (QTN_C64_TILE_M / QTN_C64_PE_M) * QTN_C64_TILE_K, 64, QTN_BRAM36_WIDTH, QTN_BRAM36_DEPTH) + qtn_blocks(2 * QTN_C64_PE_N, QTN_C64_TILE_K * (QTN_C64_TILE_N / QTN_C64_PE_N), 64, QTN_BRAM36_WIDTH, QTN_BRAM36_DEPTH) <= QTN_BRAM36_USABLE, "QTN_C64: buffers bound to bram36 need more blocks than its usable share");
+static_assert(qtn_blocks(QTN_C64_PE_M * QTN_C64_PE_N, (QTN_C64_TILE_M / QTN_C64_PE_M) * (QTN_C64_TILE_N / QTN_C64_PE_N), 64, QTN_URAM_WIDTH, QTN_URAM_DEPTH) <= QTN_URAM_USABLE, "QTN_C64: buffers bound to uram need more blocks than its usable share");
 
 // complex128: 8x16 complex MACs per cycle
 #define QTN_C128_TILE_M 1224
@@ -28,11 +43,15 @@ static_assert(QTN_C64_BYTES_USED <= QTN_ON_CHIP_BYTES, "QTN_C64: memory blocks e
 #define QTN_C128_PE_M 8
 #define QTN_C128_PE_N 16
 #define QTN_C128_ACC_INTERLEAVE 8
-#define QTN_C128_BYTES_USED 31260672LL
+#define QTN_C128_DSP_PER_CMAC 56
+#define QTN_C128_ACC_IMPL uram  // uram
+#define QTN_C128_A_IMPL bram  // bram36
+#define QTN_C128_B_IMPL bram  // bram36
 static_assert(QTN_C128_TILE_M % 8 == 0, "QTN_C128: TILE_M must be a multiple of 8");
 static_assert(QTN_C128_TILE_N % 8 == 0, "QTN_C128: TILE_N must be a multiple of 8");
 static_assert(QTN_C128_TILE_K % 4 == 0, "QTN_C128: TILE_K must be a multiple of 4");
 static_assert(QTN_C128_TILE_M % QTN_C128_PE_M == 0, "QTN_C128: TILE_M must be a multiple of PE_M");
 static_assert(QTN_C128_TILE_N % (QTN_C128_PE_N * QTN_C128_ACC_INTERLEAVE) == 0, "QTN_C128: TILE_N must be a multiple of PE_N * ACC_INTERLEAVE");
-static_assert((QTN_C128_TILE_M * QTN_C128_TILE_N + 2LL * QTN_C128_TILE_K * (QTN_C128_TILE_M + QTN_C128_TILE_N)) * 16 <= QTN_ON_CHIP_BYTES, "QTN_C128: tile buffers exceed the on-chip bytes");
-static_assert(QTN_C128_BYTES_USED <= QTN_ON_CHIP_BYTES, "QTN_C128: memory blocks exceed the on-chip bytes");
+static_assert(QTN_C128_PE_M * QTN_C128_PE_N * QTN_C128_DSP_PER_CMAC <= QTN_USABLE_DSP, "QTN_C128: the PE array needs more DSPs than usable");
+static_assert(qtn_blocks(2 * QTN_C128_PE_M, (QTN_C128_TILE_M / QTN_C128_PE_M) * QTN_C128_TILE_K, 128, QTN_BRAM36_WIDTH, QTN_BRAM36_DEPTH) + qtn_blocks(2 * QTN_C128_PE_N, QTN_C128_TILE_K * (QTN_C128_TILE_N / QTN_C128_PE_N), 128, QTN_BRAM36_WIDTH, QTN_BRAM36_DEPTH) <= QTN_BRAM36_USABLE, "QTN_C128: buffers bound to bram36 need more blocks than its usable share");
+static_assert(qtn_blocks(QTN_C128_PE_M * QTN_C128_PE_N, (QTN_C128_TILE_M / QTN_C128_PE_M) * (QTN_C128_TILE_N / QTN_C128_PE_N), 128, QTN_URAM_WIDTH, QTN_URAM_DEPTH) <= QTN_URAM_USABLE, "QTN_C128: buffers bound to uram need more blocks than its usable share");

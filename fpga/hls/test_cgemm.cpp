@@ -1,6 +1,6 @@
 // C-simulation test bench for cgemm.cpp: compares both entry points with a naive
-// triple loop at sizes around the tile edges of config.h. Exits non-zero on any
-// mismatch.
+// triple loop at sizes around the tile edges of config.h, operands padded to whole
+// 512-bit words as the host pads them. Exits non-zero on any mismatch.
 //
 //   g++ -O2 -std=c++17 -I<dir with config.h> test_cgemm.cpp -o test_cgemm && ./test_cgemm
 //
@@ -22,30 +22,56 @@ struct Case {
   const char* what;
 };
 
+// Row-major complex matrices padded to whole 512-bit words along their rows, as the
+// host hands them to the kernel.
 template <typename T>
-double check(void (*kernel)(const T*, const T*, T*, int, int, int, int), const Case& c, std::mt19937& rng,
-             double tol) {
+using Words = std::vector<qtn::wide<T>>;
+template <typename T>
+using Kernel = void (*)(const qtn::wide<T>*, const qtn::wide<T>*, qtn::wide<T>*, int, int, int, int);
+
+template <typename T>
+int padded(int x) {
+  const int w = qtn::wide<T>::CPW;
+  return (x + w - 1) / w * w;
+}
+template <typename T>
+T& at(Words<T>& a, std::size_t row, int cols_padded, int col, int part) {
+  const int w = qtn::wide<T>::CPW;
+  return a[row * (cols_padded / w) + col / w].v[2 * (col % w) + part];
+}
+
+template <typename T>
+double check(Kernel<T> kernel, const Case& c, std::mt19937& rng, double tol) {
   std::uniform_real_distribution<T> dist(T(-1), T(1));
-  const std::size_t na = 2 * (std::size_t)c.batch * c.m * c.k;
-  const std::size_t nb = 2 * (std::size_t)c.batch * c.k * c.n;
-  const std::size_t nc = 2 * (std::size_t)c.batch * c.m * c.n;
-  std::vector<T> A(na), B(nb), C(nc, T(12345));  // garbage C: the kernel must overwrite it
-  for (auto& x : A) x = dist(rng);
-  for (auto& x : B) x = dist(rng);
-  kernel(A.data(), B.data(), C.data(), c.batch, c.m, c.k, c.n);
+  const int kp = padded<T>(c.k), np = padded<T>(c.n), w = qtn::wide<T>::CPW;
+  // zero padding; garbage C: the kernel must overwrite every element it owns
+  Words<T> A((std::size_t)c.batch * c.m * kp / w), B((std::size_t)c.batch * kp * np / w);
+  Words<T> C((std::size_t)c.batch * c.m * np / w);
+  for (auto& word : A) for (auto& x : word.v) x = T(0);
+  for (auto& word : B) for (auto& x : word.v) x = T(0);
+  for (auto& word : C) for (auto& x : word.v) x = T(12345);
+  for (int b = 0; b < c.batch; ++b) {
+    for (int i = 0; i < c.m; ++i)
+      for (int p = 0; p < c.k; ++p)
+        for (int part = 0; part < 2; ++part) at(A, (std::size_t)b * c.m + i, kp, p, part) = dist(rng);
+    for (int p = 0; p < c.k; ++p)
+      for (int j = 0; j < c.n; ++j)
+        for (int part = 0; part < 2; ++part) at(B, (std::size_t)b * kp + p, np, j, part) = dist(rng);
+  }
+  kernel(A.data(), B.data(), C.data(), c.batch, c.m, kp, np);
   double worst = 0.0;
   for (int b = 0; b < c.batch; ++b)
     for (int i = 0; i < c.m; ++i)
       for (int j = 0; j < c.n; ++j) {
         long double re = 0, im = 0;  // reference in extended precision
         for (int p = 0; p < c.k; ++p) {
-          const std::size_t ia = 2 * (((std::size_t)b * c.m + i) * c.k + p);
-          const std::size_t ib = 2 * (((std::size_t)b * c.k + p) * c.n + j);
-          re += (long double)A[ia] * B[ib] - (long double)A[ia + 1] * B[ib + 1];
-          im += (long double)A[ia] * B[ib + 1] + (long double)A[ia + 1] * B[ib];
+          const long double ar = at(A, (std::size_t)b * c.m + i, kp, p, 0), ai = at(A, (std::size_t)b * c.m + i, kp, p, 1);
+          const long double br = at(B, (std::size_t)b * kp + p, np, j, 0), bi = at(B, (std::size_t)b * kp + p, np, j, 1);
+          re += ar * br - ai * bi;
+          im += ar * bi + ai * br;
         }
-        const std::size_t ic = 2 * (((std::size_t)b * c.m + i) * c.n + j);
-        const double err = std::fmax(std::fabs((double)(C[ic] - re)), std::fabs((double)(C[ic + 1] - im)));
+        const double err = std::fmax(std::fabs((double)(at(C, (std::size_t)b * c.m + i, np, j, 0) - re)),
+                                     std::fabs((double)(at(C, (std::size_t)b * c.m + i, np, j, 1) - im)));
         worst = std::fmax(worst, err);
       }
   // |A|, |B| <= 1 per part: a k-term sum rounds to about k * eps.
@@ -53,7 +79,7 @@ double check(void (*kernel)(const T*, const T*, T*, int, int, int, int), const C
 }
 
 template <typename T>
-int run_cases(const char* name, void (*kernel)(const T*, const T*, T*, int, int, int, int), int tm, int tn, int tk,
+int run_cases(const char* name, Kernel<T> kernel, int tm, int tn, int tk,
               int pm, int pn, int ilv, double tol) {
   const Case cases[] = {
       {1, 1, 1, 1, "1x1x1"},

@@ -8,16 +8,26 @@
  *   TILE_M, TILE_N  rows / columns of C computed by one work-group
  *   TILE_K          depth of the A and B tiles staged in local memory per step
  *   WPT_M, WPT_N    outputs per work-item and pass along m and n (register blocking)
- *   WG_M, WG_N      work-group shape (default TILE_M / WPT_M and TILE_N / WPT_N:
- *                   one pass covers the tile); TILE_M % (WG_M * WPT_M) == 0 and
- *                   TILE_N % (WG_N * WPT_N) == 0
+ *   WG_M, WG_N      work-group shape (default TILE_M / WPT_M and
+ *                   TILE_N / (WPT_N * ACC_INTERLEAVE): one pass covers the tile);
+ *                   TILE_M % (WG_M * WPT_M) == 0, TILE_N % (WG_N * WPT_N * ACC_INTERLEAVE) == 0
+ * qtn.backends.opencl.kernel_macros validates the same rules before a build (and
+ * refuses what the device cannot run); these #errors guard hand-made -D sets.
  *   VW              explicit vector width along n inside a work-item (default 1)
+ *   ACC_INTERLEAVE  independent WPT_M x WPT_N blocks a work-item updates in turn per k
+ *                   step (default 1). On an FPGA the WPT_M x WPT_N multiply-adds are the
+ *                   unrolled PE array and this loop is pipelined: an accumulator is
+ *                   updated every ACC_INTERLEAVE cycles, longer than the fp adder's
+ *                   latency, so the loop runs at II=1. A work-item owns
+ *                   WPT_M x (WPT_N * ACC_INTERLEAVE) outputs per pass.
  *   MAX_DIMS        most dims of a permutation (default 32)
  *   PERMUTE_ROWS    output rows one permute work-item copies (default 16)
  * The GEMM work-group is (WG_N, WG_M, 1); dimension 0 runs along n so that
  * neighbouring work-items (the lanes a CPU runtime vectorises over, or a GPU warp)
  * read neighbouring columns of B and write neighbouring columns of C.
  */
+
+#pragma OPENCL FP_CONTRACT ON
 
 #ifdef cl_khr_fp64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
@@ -104,19 +114,27 @@ __kernel void permute(__global const REAL2 *restrict src,
 #error "TILE_M, TILE_N, TILE_K, WPT_M and WPT_N must be positive integers"
 #endif
 
+#ifndef ACC_INTERLEAVE
+#define ACC_INTERLEAVE 1
+#endif
+#if ACC_INTERLEAVE <= 0
+#error "ACC_INTERLEAVE must be a positive integer"
+#endif
+#define WPT_NI (WPT_N * ACC_INTERLEAVE) /* columns a work-item owns per pass */
+
 /* Work-group shape; by default one pass covers the tile (GPU style). Fewer
- * work-items make each one loop over several WPT_M x WPT_N blocks of the tile. */
+ * work-items make each one loop over several WPT_M x WPT_NI blocks of the tile. */
 #ifndef WG_M
 #define WG_M (TILE_M / WPT_M)
 #endif
 #ifndef WG_N
-#define WG_N (TILE_N / WPT_N)
+#define WG_N (TILE_N / WPT_NI)
 #endif
-#if WG_M <= 0 || WG_N <= 0 || TILE_M % (WG_M * WPT_M) != 0 || TILE_N % (WG_N * WPT_N) != 0
-#error "TILE_M must be a multiple of WG_M * WPT_M and TILE_N a multiple of WG_N * WPT_N"
+#if WG_M <= 0 || WG_N <= 0 || TILE_M % (WG_M * WPT_M) != 0 || TILE_N % (WG_N * WPT_NI) != 0
+#error "TILE_M must be a multiple of WG_M * WPT_M and TILE_N a multiple of WG_N * WPT_N * ACC_INTERLEAVE"
 #endif
 #define PASS_M (TILE_M / (WG_M * WPT_M))
-#define PASS_N (TILE_N / (WG_N * WPT_N))
+#define PASS_N (TILE_N / (WG_N * WPT_NI))
 #define WG_SIZE (WG_M * WG_N)
 
 /* VW: explicit vector width along n inside a work-item (1, 2, 4, 8 or 16). Runtimes
@@ -128,7 +146,8 @@ __kernel void permute(__global const REAL2 *restrict src,
 #if WPT_N % VW != 0
 #error "WPT_N must be a multiple of VW"
 #endif
-#define VPT_N (WPT_N / VW) /* vectors per work-item along n */
+#define VPT_N (WPT_N / VW) /* vectors per work-item along n in one PE block */
+#define VPT_NI (VPT_N * ACC_INTERLEAVE) /* ... in all interleaved blocks */
 #if VW == 1
 #define REALV REAL
 #define VLOAD(p) (*(p))
@@ -139,16 +158,28 @@ __kernel void permute(__global const REAL2 *restrict src,
 #define VSTORE(x, p) PASTE(vstore, VW)(x, 0, p)
 #endif
 
-/* Write a work-item's WPT_M x WPT_N block (first row r0, first column c0) into C,
+/* The WPT_M x WPT_N block is the FPGA's PE array: Intel's compiler (INTELFPGA_CL)
+ * always unrolls it. Elsewhere a big block (board tiles on a CPU) unrolls along n only,
+ * so that LLVM compiles it in seconds; the arithmetic is the same. */
+#if defined(INTELFPGA_CL) || WPT_M * VPT_N <= 64
+#define UNROLL_ROWS _Pragma("unroll")
+#else
+#define UNROLL_ROWS _Pragma("unroll 1")
+#endif
+
+/* Write a work-item's WPT_M x WPT_NI block (first row r0, first column c0) into C,
  * skipping elements outside the M x N matrix. */
 void store_block(__global REAL2 *restrict C, const int M, const int N, const int r0, const int c0,
-                 REALV acc_re[WPT_M][VPT_N], REALV acc_im[WPT_M][VPT_N])
+                 REALV acc_re[WPT_M][VPT_NI], REALV acc_im[WPT_M][VPT_NI])
 {
-#pragma unroll
+    /* the interleaved blocks in a loop, not unrolled: big FPGA blocks stay compact */
+    for (int jj = 0; jj < ACC_INTERLEAVE; ++jj)
+UNROLL_ROWS
     for (int wm = 0; wm < WPT_M; ++wm) {
         const int gr = r0 + wm * WG_M;
 #pragma unroll
-        for (int v = 0; v < VPT_N; ++v) {
+        for (int vv = 0; vv < VPT_N; ++vv) {
+            const int v = jj * VPT_N + vv;
             REAL re[VW], im[VW];
             VSTORE(acc_re[wm][v], re);
             VSTORE(acc_im[wm][v], im);
@@ -197,15 +228,16 @@ void cgemm(const int M, const int N, const int K,
     C += batch * (long)M * N;
 
     /* In pass (pm, pn) work-item (tn, tm) owns rows pm * WG_M * WPT_M + tm + wm * WG_M
-     * and the VW-wide column groups at pn * WG_N * WPT_N + (v * WG_N + tn) * VW. */
-    REALV acc_re[WPT_M][VPT_N];
-    REALV acc_im[WPT_M][VPT_N];
+     * and the VW-wide column groups at pn * WG_N * WPT_NI + (v * WG_N + tn) * VW. */
+    REALV acc_re[WPT_M][VPT_NI];
+    REALV acc_im[WPT_M][VPT_NI];
 #if PASS_M * PASS_N == 1
-#pragma unroll
+    for (int jj = 0; jj < ACC_INTERLEAVE; ++jj)
+UNROLL_ROWS
     for (int wm = 0; wm < WPT_M; ++wm)
 #pragma unroll
-        for (int v = 0; v < VPT_N; ++v)
-            acc_re[wm][v] = acc_im[wm][v] = 0;
+        for (int vv = 0; vv < VPT_N; ++vv)
+            acc_re[wm][jj * VPT_N + vv] = acc_im[wm][jj * VPT_N + vv] = 0;
 #endif
 
     for (int k0 = 0; k0 < K; k0 += TILE_K) {
@@ -228,14 +260,19 @@ void cgemm(const int M, const int N, const int K,
         for (int pm = 0; pm < PASS_M; ++pm) {
             for (int pn = 0; pn < PASS_N; ++pn) {
                 const int rm = pm * WG_M * WPT_M + tm;
-                const int cn = pn * WG_N * WPT_N + tn * VW;
+                const int cn = pn * WG_N * WPT_NI + tn * VW;
 #if PASS_M * PASS_N > 1
+                /* a pass wholly outside C does nothing (big FPGA tiles on small products) */
+                if (m0 + pm * WG_M * WPT_M >= M || n0 + pn * WG_N * WPT_NI >= N)
+                    continue;
                 /* this panel's contribution is added to what C holds so far */
-#pragma unroll
+                for (int jj = 0; jj < ACC_INTERLEAVE; ++jj)
+UNROLL_ROWS
                 for (int wm = 0; wm < WPT_M; ++wm) {
                     const int gr = m0 + rm + wm * WG_M;
 #pragma unroll
-                    for (int v = 0; v < VPT_N; ++v) {
+                    for (int vv = 0; vv < VPT_N; ++vv) {
+                        const int v = jj * VPT_N + vv;
                         REAL re[VW], im[VW];
                         for (int u = 0; u < VW; ++u) {
                             const int gc = n0 + cn + v * WG_N * VW + u;
@@ -249,23 +286,30 @@ void cgemm(const int M, const int N, const int K,
                 }
 #endif
                 for (int k = 0; k < k_end; ++k) {
-                    REALV bre[VPT_N], bim[VPT_N];
-#pragma unroll
-                    for (int v = 0; v < VPT_N; ++v) {
-                        bre[v] = VLOAD(&Bre[k][cn + v * WG_N * VW]);
-                        bim[v] = VLOAD(&Bim[k][cn + v * WG_N * VW]);
-                    }
-#pragma unroll
-                    for (int wm = 0; wm < WPT_M; ++wm) {
-                        const REAL2 a = As[rm + wm * WG_M][k];
-                        const REALV ar = (REALV)(a.x), ai = (REALV)(a.y);
+                    /* one PE block per iteration; on an FPGA this loop is pipelined and
+                     * the same accumulator comes round every ACC_INTERLEAVE cycles */
+                    for (int jj = 0; jj < ACC_INTERLEAVE; ++jj) {
+                        REALV bre[VPT_N], bim[VPT_N];
 #pragma unroll
                         for (int v = 0; v < VPT_N; ++v) {
-                            /* (a.x + i a.y)(b.x + i b.y): 4 fused multiply-adds */
-                            acc_re[wm][v] = fma(ar, bre[v], acc_re[wm][v]);
-                            acc_re[wm][v] = fma(-ai, bim[v], acc_re[wm][v]);
-                            acc_im[wm][v] = fma(ar, bim[v], acc_im[wm][v]);
-                            acc_im[wm][v] = fma(ai, bre[v], acc_im[wm][v]);
+                            bre[v] = VLOAD(&Bre[k][cn + (jj * VPT_N + v) * WG_N * VW]);
+                            bim[v] = VLOAD(&Bim[k][cn + (jj * VPT_N + v) * WG_N * VW]);
+                        }
+UNROLL_ROWS
+                        for (int wm = 0; wm < WPT_M; ++wm) {
+                            const REAL2 a = As[rm + wm * WG_M][k];
+                            const REALV ar = (REALV)(a.x), ai = (REALV)(a.y);
+#pragma unroll
+                            for (int v = 0; v < VPT_N; ++v) {
+                                /* (a.x + i a.y)(b.x + i b.y): 4 multiply-adds, contracted
+                                 * to FMAs by the compiler (FP_CONTRACT ON). Not fma():
+                                 * PoCL's vector fma() is a library call on some CPUs. */
+                                const int at = jj * VPT_N + v;
+                                acc_re[wm][at] += ar * bre[v];
+                                acc_re[wm][at] -= ai * bim[v];
+                                acc_im[wm][at] += ar * bim[v];
+                                acc_im[wm][at] += ai * bre[v];
+                            }
                         }
                     }
                 }

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..fpga import boards
 from .base import Backend, BackendUnavailableError
+from .cache import cache_root as _cache_root
 
 #: Flags of the C-simulation build (warnings the HLS coding style triggers are silenced).
 CXXFLAGS = ("-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", "-Wno-unknown-pragmas", "-Wno-unused-label")
@@ -33,6 +34,8 @@ LIBRARY_NAME = "libqtn_cgemm.so"
 DEFAULT_BOARD = "u280"
 
 _INT_MAX = 2**31 - 1
+#: Bytes of one kernel port word (512-bit AXI): rows of k and n are padded to whole words.
+WORD_BYTES = 64
 _load_lock = threading.Lock()
 # The kernel's tile buffers are static arrays, so one call at a time per loaded library
 # (backends of one board share the library: dlopen returns the same handle).
@@ -51,10 +54,7 @@ def kernel_source() -> str:
 def cache_root() -> Path:
     """Per-user build cache: ``$QTN_CACHE_DIR/hls`` or ``$XDG_CACHE_HOME/qtn/hls``
     (``~/.cache/qtn/hls``). Never inside the package, which may be read-only."""
-    if os.environ.get("QTN_CACHE_DIR"):
-        return Path(os.environ["QTN_CACHE_DIR"]) / "hls"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "qtn" / "hls"
+    return _cache_root("hls")
 
 
 def find_compiler() -> str | None:
@@ -178,7 +178,7 @@ class HLSBackend(Backend):
                     self._call_lock = _call_locks.setdefault(path, threading.Lock())
                     for fn, ptr in (("qtn_cgemm_c64", ctypes.c_float), ("qtn_cgemm_c128", ctypes.c_double)):
                         f = getattr(lib, fn)
-                        f.argtypes = [ctypes.POINTER(ptr)] * 3 + [ctypes.c_int] * 4
+                        f.argtypes = [ctypes.POINTER(ptr)] * 3 + [ctypes.c_int] * 4  # 64-byte aligned words
                         f.restype = None
                     self._lib = lib
         if dtype == np.complex64:
@@ -201,9 +201,15 @@ class HLSBackend(Backend):
         return out
 
     def transpose_reshape(self, a: np.ndarray, perm: Sequence[int], shape: Sequence[int]) -> np.ndarray:
+        """``a.transpose(perm).reshape(shape)``, done by the host (the kernel has no
+        permute yet): the bytes of every permutation that moves data are counted in
+        ``host_permute_bytes``; on a board each would cross PCIe down and back up."""
         if tuple(perm) != tuple(range(a.ndim)):
             a = a.transpose(perm)
-        return np.asarray(a.reshape(shape), order="C")  # keeps 0-d arrays 0-d
+        out = np.asarray(a.reshape(shape), order="C")  # keeps 0-d arrays 0-d
+        if not np.shares_memory(out, a):
+            self._stats["host_permute_bytes"] += out.nbytes
+        return out
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``(..., m, k) @ (..., k, n)`` on the C-simulation kernel.
@@ -227,22 +233,43 @@ class HLSBackend(Backend):
         batch = int(np.prod(lead, dtype=np.int64))
         if max(batch, m, k, n) > _INT_MAX:
             raise ValueError(f"hls matmul: a dimension of {a.shape} @ {b.shape} exceeds the kernel's int range")
-        a3 = np.ascontiguousarray(np.broadcast_to(a, lead + (m, k)), dtype=dtype).reshape(batch, m, k)
-        b3 = np.ascontiguousarray(np.broadcast_to(b, lead + (k, n)), dtype=dtype).reshape(batch, k, n)
+        cpw = WORD_BYTES // np.dtype(dtype).itemsize  # complex numbers per port word
+        kp, n_pad = -(-k // cpw) * cpw, -(-n // cpw) * cpw
         out = np.empty((batch, m, n), dtype=dtype)
         if out.size:
+            # the kernel reads whole 512-bit words: rows of k and n padded with zeros,
+            # 64-byte aligned (the host lays the operands out; counted as permute bytes)
+            a3 = _aligned_zeros((batch, m, kp), dtype)
+            b3 = _aligned_zeros((batch, kp, n_pad), dtype)
+            a3[:, :, :k] = np.broadcast_to(a, lead + (m, k)).reshape(batch, m, k)
+            b3[:, :k, :n] = np.broadcast_to(b, lead + (k, n)).reshape(batch, k, n)
+            c3 = _aligned_zeros((batch, m, n_pad), dtype)
             kernel, ctype = self._kernel(dtype)
             ptr = ctypes.POINTER(ctype)
             with self._call_lock:
-                kernel(a3.ctypes.data_as(ptr), b3.ctypes.data_as(ptr), out.ctypes.data_as(ptr), batch, m, k, n)
+                kernel(a3.ctypes.data_as(ptr), b3.ctypes.data_as(ptr), c3.ctypes.data_as(ptr), batch, m, kp, n_pad)
+            out[...] = c3[:, :, :n]
+            if (kp, n_pad) != (k, n):
+                self._stats["host_permute_bytes"] += a3.nbytes + b3.nbytes + c3.nbytes
             self._stats["gemm_calls"] += 1
             self._stats["flops"] += 8 * batch * m * k * n
         return out.reshape(lead + (m, n))
 
     def stats(self) -> dict[str, int]:
         """``bytes_to_device`` / ``bytes_to_host`` (copies that would cross PCIe),
-        ``gemm_calls`` and ``flops`` (8 per complex multiply-add)."""
+        ``host_permute_bytes`` (tensors the host re-lays out between steps:
+        permutations, and operands padded to whole 512-bit words; on a board each
+        would go to the host and back, until the device permutes), ``gemm_calls`` and
+        ``flops`` (8 per complex multiply-add)."""
         return dict(self._stats)
 
     def reset_stats(self) -> None:
-        self._stats = {"bytes_to_device": 0, "bytes_to_host": 0, "gemm_calls": 0, "flops": 0}
+        self._stats = {"bytes_to_device": 0, "bytes_to_host": 0, "host_permute_bytes": 0, "gemm_calls": 0, "flops": 0}
+
+
+def _aligned_zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A zeroed C-contiguous array whose data starts on a 64-byte (port word) boundary."""
+    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    raw = np.zeros(nbytes + WORD_BYTES, np.uint8)
+    start = -raw.ctypes.data % WORD_BYTES
+    return raw[start : start + nbytes].view(dtype).reshape(shape)

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import importlib.resources
 import threading
+import time
 import warnings
 from math import prod
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from . import opencl_tiles
 from .base import Backend, BackendUnavailableError
+from .opencl_tiles import kernel_macros
 
 #: Most non-mergeable dims a permutation may have (passed to cgemm.cl as ``-DMAX_DIMS``):
 #: with every dim >= 2 that is a tensor of 2**32 elements, beyond any device buffer.
@@ -30,16 +33,12 @@ MAX_DIMS = 32
 _PERMUTE_ROWS = 16
 #: Fewest elements in one permute row (the work-items that run side by side).
 _PERMUTE_MIN_ROW = 64
-_TILE_KEYS = ("TILE_M", "TILE_N", "TILE_K")
 #: Largest m, n or k: the kernel indexes rows and columns with 32-bit ints, and a
 #: tile may reach past the edge of the matrix.
 _MAX_DIM = 2**30
 #: Most work-groups one GEMM launch has along NDRange dims 1 and 2.
 _MAX_GROUPS = 65535
 
-# GPU-style tiles: a 16x16 work-group with 4x4 outputs per work-item, the tile
-# staged in local memory by the whole group.
-_GPU_TILES = {"TILE_M": 64, "TILE_N": 64, "TILE_K": 16, "WPT_M": 4, "WPT_N": 4}
 # For products that would leave most of a big tile empty (skinny or small batched
 # GEMMs, common in tensor networks), with their speed relative to the big tiles on
 # a large product: matmul takes whichever needs less padded work per unit of speed.
@@ -298,20 +297,40 @@ class OpenCLBackend(Backend):
                 raise BackendUnavailableError(
                     f"board={self._board!r} needs qtn.fpga.boards.gemm_tiles(board, dtype), which is unavailable: {err}"
                 ) from err
-            macros = dict(gemm_tiles(self._board, dtype).macros())
+            macros = dict(gemm_tiles(self._board, dtype).opencl_macros())
         elif self._tiles is not None:
             macros = dict(self._tiles)
         else:
-            macros = _default_tiles(self._cl, self.device, dtype)
-        missing = [k for k in _TILE_KEYS if k not in macros]
-        if missing:
-            raise ValueError(f"tile macros lack {', '.join(missing)}; got {macros}")
-        for key, value in macros.items():
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-                raise TypeError(f"tile macro {key} must be an int, got {value!r}")
-        macros = {k: int(v) for k, v in macros.items()}
-        self._fit(macros, dtype)
-        return macros
+            kind = _kind(self._cl, self.device)
+            macros = opencl_tiles.tuned_tiles(
+                self.device, dtype, kind, _kernel_source(),
+                time_config=lambda cfg, n: self._time_config(cfg, dtype, n),
+                fits=lambda cfg: self._fits(cfg, dtype),
+            )
+        return self._fit(macros, dtype)
+
+    def _fits(self, macros: Mapping[str, int], dtype: np.dtype) -> bool:
+        try:
+            self._fit(dict(macros), dtype)
+        except ValueError:
+            return False
+        return True
+
+    def _time_config(self, macros: dict[str, int], dtype: np.dtype, n: int) -> float:
+        """Seconds of one ``n x n x n`` product with ``macros`` (best of two, after a warm-up)."""
+        cfg = self._fit(macros, dtype)
+        a = self.to_device(np.ones((n, n), dtype))
+        b = self.to_device(np.ones((n, n), dtype))
+        self._launch(cfg, a, b, n, n, n)  # builds the program, warms caches
+        self.synchronize()
+        best = float("inf")
+        for _ in range(2):
+            start = time.perf_counter()
+            self._launch(cfg, a, b, n, n, n)
+            self.synchronize()
+            best = min(best, time.perf_counter() - start)
+        self.reset_stats()
+        return best
 
     def _gemm_config(self, dtype: np.dtype, m: int, k: int, n: int, batch: int) -> dict[str, int]:
         """The tiles for one product: the big ones, or small ones if they waste far less."""
@@ -324,53 +343,14 @@ class OpenCLBackend(Backend):
 
         key = dtype.char + "small"
         if key not in self._configs:
-            self._configs[key] = _default_tiles(self._cl, self.device, dtype, small=True)
-            self._fit(self._configs[key], dtype)
+            small = opencl_tiles.candidates(_kind(self._cl, self.device), self.device, dtype, small=True)[0]
+            self._configs[key] = self._fit(small, dtype)
         small = self._configs[key]
         return dict(small) if padded(small) < _SMALL_SPEED * padded(big) else big
 
-    def _fit(self, macros: dict[str, int], dtype: np.dtype) -> None:
-        """Choose WPT_M/WPT_N when absent and check the device limits, in place.
-
-        Sizes that are not positive or not multiples are left for the kernel's own
-        ``#error`` checks, so that message reaches the user through the build log.
-        """
-        tm, tn, tk = (macros[k] for k in _TILE_KEYS)
-        if min(tm, tn, tk) <= 0:
-            return
-        max_wg = int(self.device.max_work_group_size)
-        dims = self.device.max_work_item_sizes
-        if "WPT_M" not in macros or "WPT_N" not in macros:
-            defaults = _GPU_TILES
-            wm = int(macros.get("WPT_M", np.gcd(tm, defaults["WPT_M"])))
-            wn = int(macros.get("WPT_N", np.gcd(tn, defaults["WPT_N"])))
-            # double the outputs per work-item along the longer side of the work-group
-            # (where not given) until the work-group fits the device
-            while (tm // wm) * (tn // wn) > max_wg or tm // wm > dims[1] or tn // wn > dims[0]:
-                grow = []
-                if "WPT_M" not in macros and tm % (2 * wm) == 0:
-                    grow.append((tm // wm, 2 * wm, wn))
-                if "WPT_N" not in macros and tn % (2 * wn) == 0:
-                    grow.append((tn // wn, wm, 2 * wn))
-                if not grow:
-                    break
-                _, wm, wn = max(grow)
-            macros.setdefault("WPT_M", wm)
-            macros.setdefault("WPT_N", wn)
-        if min(macros["WPT_M"], macros["WPT_N"]) <= 0:
-            return
-        wg = _work_group(macros)
-        if wg[0] * wg[1] > max_wg or wg[0] > dims[0] or wg[1] > dims[1]:
-            raise ValueError(
-                f"tiles {macros} need a {wg[0]}x{wg[1]} work-group; {self.device.name.strip()!r} "
-                f"allows {max_wg} work-items ({dims[0]}x{dims[1]}); raise WPT_M/WPT_N"
-            )
-        local = dtype.itemsize * tk * (tm + tn)  # the A tile and B's two planes
-        if local > self.device.local_mem_size:
-            raise ValueError(
-                f"tiles {macros} need {local} bytes of local memory for {dtype}; "
-                f"{self.device.name.strip()!r} has {self.device.local_mem_size}"
-            )
+    def _fit(self, macros: Mapping[str, int], dtype: np.dtype) -> dict[str, int]:
+        """The complete macro set for this device; see :func:`opencl_tiles.fit_to_device`."""
+        return opencl_tiles.fit_to_device(macros, dtype, self.device)
 
     def _check_dtype(self, dtype: np.dtype) -> None:
         if dtype not in (np.complex64, np.complex128):
@@ -399,9 +379,23 @@ class OpenCLBackend(Backend):
             ]
             program = _build(self._cl, self._context, _kernel_source(), options)
             kernels = _Kernels(program, self._cl)
+            self._check_built(kernels, macros)
             with _CACHE_LOCK:
                 kernels = _PROGRAMS.setdefault(key, kernels)
         return kernels
+
+    def _check_built(self, kernels: _Kernels, macros: Mapping[str, int]) -> None:
+        """Refuse a built GEMM whose work-group the compiled kernel cannot launch."""
+        cl, dev = self._cl, self.device
+        info = cl.kernel_work_group_info
+        limit = int(kernels.cgemm.get_work_group_info(info.WORK_GROUP_SIZE, dev))
+        local = int(kernels.cgemm.get_work_group_info(info.LOCAL_MEM_SIZE, dev))
+        wg_n, wg_m = _work_group(macros)
+        if wg_n * wg_m > limit or local > dev.local_mem_size:
+            raise ValueError(
+                f"the GEMM kernel built with {dict(macros)} on {dev.name.strip()!r} runs at most {limit} work-items "
+                f"and {dev.local_mem_size} bytes of local memory per group; it needs {wg_n * wg_m} and {local}"
+            )
 
     # ---------------------------------------------------------------- interface
 
@@ -483,12 +477,18 @@ class OpenCLBackend(Backend):
             self._cl.enqueue_fill_buffer(self._queue, out.buffer, np.zeros(1, a.dtype), 0, out.nbytes)
             return out
         cfg = self._gemm_config(a.dtype, m, k, n, batch)
+        # a side without batch dims has stride 0: one matrix serves every entry
+        self._launch(cfg, a, b, m, k, n, batch, m * k if prod(ba) > 1 else 0, k * n if prod(bb) > 1 else 0, out)
+        return out
+
+    def _launch(self, cfg: dict[str, int], a: DeviceArray, b: DeviceArray, m: int, k: int, n: int,
+                batch: int = 1, a_stride: int = 0, b_stride: int = 0, out: "DeviceArray | None" = None) -> DeviceArray:
+        """Enqueue the GEMM kernel of ``cfg`` (a complete macro set) for one product."""
+        if out is None:
+            out = self._empty((batch, m, n), a.dtype)
         kernels = self._kernels(a.dtype, cfg)
         wg_n, wg_m = _work_group(cfg)
         groups_m = -(-m // cfg["TILE_M"])
-        # a side without batch dims has stride 0: one matrix serves every entry
-        a_stride = m * k if prod(ba) > 1 else 0
-        b_stride = k * n if prod(bb) > 1 else 0
         # Blocks of rows and of batch entries, so that no launch has more than
         # _MAX_GROUPS work-groups along dims 1 and 2 (a CUDA grid limit on GPUs).
         with kernels.lock:
@@ -560,43 +560,9 @@ class OpenCLBackend(Backend):
             self._stats[key] = 0
 
 
-def _default_tiles(cl: Any, device: Any, dtype: np.dtype, small: bool = False) -> dict[str, int]:
-    """Tiles tuned per kind of runtime.
-
-    Tuned on a 2-core Zen 5 (AVX-512), where both CPU configurations below reach
-    about 230 GFLOP/s on a complex64 1024^3 product, roughly NumPy/OpenBLAS's rate.
-
-    PoCL runs a work-group as a loop over its work-items and keeps values that live
-    across a barrier in memory, so there one work-item per group packs the tiles and
-    sweeps them with explicit VW-wide vectors (a BLAS-style micro-kernel). Other CPU
-    runtimes (Intel's) vectorise across work-items themselves: wide groups, VW 1.
-    ``small`` gives the tiles for products that would leave big ones mostly empty.
-    """
-    if _kind(cl, device) != "CPU":
-        return dict(_GPU_TILES) if not small else {"TILE_M": 16, "TILE_N": 16, "TILE_K": 8, "WPT_M": 1, "WPT_N": 1}
-    if "portable computing language" in device.platform.name.lower():
-        width = device.native_vector_width_double if dtype == np.complex128 else device.native_vector_width_float
-        vw = max(1, min(16, int(width)))
-        one_item = {"WG_M": 1, "WG_N": 1}
-        if small:
-            vw = min(vw, 8)
-            return {"TILE_M": 8, "TILE_N": vw, "TILE_K": 32, "WPT_M": 4, "WPT_N": vw, "VW": vw} | one_item
-        # 6 rows x 2 vectors x (re, im) = 24 accumulators fit 32 AVX-512 registers;
-        # with 16 registers (vectors of at most 32 bytes) take 3 rows.
-        wpt_m = 6 if vw * dtype.itemsize // 2 >= 64 else 3
-        return {"TILE_M": 96, "TILE_N": 128, "TILE_K": 128, "WPT_M": wpt_m, "WPT_N": 2 * vw, "VW": vw} | one_item
-    if small:
-        return {"TILE_M": 16, "TILE_N": 16, "TILE_K": 8, "WPT_M": 2, "WPT_N": 1}
-    # complex128 needs half the accumulators to stay in registers
-    return {"TILE_M": 128, "TILE_N": 128, "TILE_K": 16, "WPT_M": 4 if dtype == np.complex128 else 8, "WPT_N": 2}
-
-
 def _work_group(macros: Mapping[str, int]) -> tuple[int, int]:
-    """The GEMM work-group (along n, along m): WG_N/WG_M, by default one pass per tile."""
-    return (
-        macros.get("WG_N", macros["TILE_N"] // macros["WPT_N"]),
-        macros.get("WG_M", macros["TILE_M"] // macros["WPT_M"]),
-    )
+    """The GEMM work-group (along n, along m) of a complete macro set."""
+    return macros["WG_N"], macros["WG_M"]
 
 
 def _resolve_shape(shape: Sequence[int], size: int, old: tuple[int, ...]) -> tuple[int, ...]:

@@ -298,6 +298,13 @@ class GemmTiles:
     interleave: int
     bytes_used: int
     data_bytes: int
+    #: memory kind of the accumulator, A-panel and B-panel buffers (as sized)
+    storage: tuple[str, str, str] = ("", "", "")
+
+    @property
+    def dsps(self) -> int:
+        """DSPs of the PE array (4 real multiply-adds per complex MAC)."""
+        return self.pe_m * self.pe_n * load_board(self.board).dsp_per_complex_mac(self.dtype)
 
     @property
     def macs_per_cycle(self) -> int:
@@ -309,8 +316,28 @@ class GemmTiles:
         itemsize = np.dtype(self.dtype).itemsize
         return self.tile_m * self.tile_n / ((self.tile_m + self.tile_n) * itemsize)
 
+    def opencl_macros(self) -> dict[str, int]:
+        """The complete ``-D`` set of ``fpga/kernels/cgemm.cl`` for this board.
+
+        One work-item per work-group (the single-work-item style Intel's FPGA compiler
+        pipelines): its unrolled WPT_M x WPT_N multiply-adds are the PE array, and it
+        cycles through ACC_INTERLEAVE PE blocks per k step, so each accumulator is
+        updated every ACC_INTERLEAVE cycles. Every key is one the kernel reads.
+        """
+        return {
+            "TILE_M": self.tile_m,
+            "TILE_N": self.tile_n,
+            "TILE_K": self.tile_k,
+            "WPT_M": self.pe_m,
+            "WPT_N": self.pe_n,
+            "ACC_INTERLEAVE": self.interleave,
+            "VW": 1,
+            "WG_M": 1,
+            "WG_N": 1,
+        }
+
     def macros(self) -> dict[str, int]:
-        """``-D`` macros for the OpenCL build and the HLS config header."""
+        """The tile macros of the HLS config header (``QTN_C64_TILE_M``, ...)."""
         return {
             "TILE_M": self.tile_m,
             "TILE_N": self.tile_n,
@@ -343,20 +370,26 @@ def _blocks(banks: int, depth: int, word_bits: int, mem: MemoryBlocks) -> int:
     return banks * math.ceil(word_bits / mem.width_bits) * math.ceil(depth / mem.depth)
 
 
-def _fit(buffers: Sequence[tuple[int, int]], word_bits: int, board: Board) -> int | None:
-    """Fewest occupied bytes placing each (banks, depth) buffer in one memory kind,
-    or None when no placement fits the usable blocks."""
+def _fit(buffers: Sequence[tuple[int, int]], word_bits: int, board: Board) -> tuple[int, tuple[str, ...]] | None:
+    """(fewest occupied bytes, memory kind of each buffer) placing each (banks, depth)
+    buffer in one memory kind, or None when no placement fits the usable blocks."""
     kinds = board.on_chip
-    usable = [int(m.count * ON_CHIP_UTILIZATION) for m in kinds]
-    best: int | None = None
+    usable = [usable_blocks(m) for m in kinds]
+    best: tuple[int, tuple[str, ...]] | None = None
     for choice in _assignments(len(buffers), len(kinds)):
         used = [0] * len(kinds)
         for (banks, depth), k in zip(buffers, choice):
             used[k] += _blocks(banks, depth, word_bits, kinds[k])
         if all(u <= cap for u, cap in zip(used, usable)):
             total = sum(u * m.block_bytes for u, m in zip(used, kinds))
-            best = total if best is None else min(best, total)
+            if best is None or total < best[0]:
+                best = (total, tuple(kinds[k].kind for k in choice))
     return best
+
+
+def usable_blocks(mem: MemoryBlocks) -> int:
+    """Blocks of one kind the tile buffers may take (``ON_CHIP_UTILIZATION`` of them)."""
+    return int(mem.count * ON_CHIP_UTILIZATION)
 
 
 @functools.lru_cache(maxsize=None)
@@ -414,19 +447,19 @@ def _gemm_tiles(board: Board, dtype_str: str) -> GemmTiles:
         while tk >= 4:
             found = _best_tile(board, dt, pe_m, pe_n, tk)
             if found is not None:
-                tm, tn, used = found
+                tm, tn, used, storage = found
                 data = (tm * tn + 2 * tm * tk + 2 * tk * tn) * dt.itemsize
-                return GemmTiles(board.name, dt.name, tm, tn, tk, pe_m, pe_n, ACC_INTERLEAVE, used, data)
+                return GemmTiles(board.name, dt.name, tm, tn, tk, pe_m, pe_n, ACC_INTERLEAVE, used, data, storage)
             tk //= 2
     raise ValueError(f"board {board.name}: on-chip memory cannot hold even a 1x1 compute array's {dt} tiles")
 
 
-def _best_tile(board: Board, dt: np.dtype, pe_m: int, pe_n: int, tk: int) -> tuple[int, int, int] | None:
-    """(tile_m, tile_n, bytes_used) of highest intensity for one array and TILE_K."""
+def _best_tile(board: Board, dt: np.dtype, pe_m: int, pe_n: int, tk: int) -> tuple[int, int, int, tuple] | None:
+    """(tile_m, tile_n, bytes_used, storage kinds) of highest intensity for one array and TILE_K."""
     word_bits = dt.itemsize * 8
     step_m = math.lcm(8, pe_m)
     step_n = math.lcm(8, pe_n * ACC_INTERLEAVE)
-    best: tuple[tuple[float, int, int], int, int, int] | None = None
+    best: tuple[tuple[float, int, int], int, int, int, tuple] | None = None
     for tm in range(step_m, MAX_TILE + 1, step_m):
         if _fit(_tile_buffers(tm, step_n, tk, pe_m, pe_n), word_bits, board) is None:
             break  # a taller tile only needs more blocks
@@ -438,11 +471,11 @@ def _best_tile(board: Board, dt: np.dtype, pe_m: int, pe_n: int, tk: int) -> tup
             else:
                 lo = mid
         tn = lo * step_n
-        used = _fit(_tile_buffers(tm, tn, tk, pe_m, pe_n), word_bits, board)
-        assert used is not None
+        fit = _fit(_tile_buffers(tm, tn, tk, pe_m, pe_n), word_bits, board)
+        assert fit is not None
         key = (tm * tn / (tm + tn), tm * tn, -abs(tm - tn))
         if best is None or key > best[0]:
-            best = (key, tm, tn, used)
+            best = (key, tm, tn, fit[0], fit[1])
     return None if best is None else best[1:]
 
 
@@ -466,7 +499,7 @@ def on_chip_budget_bytes(board: "Board | str", dtype: Any = np.complex64) -> int
     word_bits = dt.itemsize * 8
     words = 0
     for mem in board.on_chip:
-        usable = int(mem.count * ON_CHIP_UTILIZATION)
+        usable = usable_blocks(mem)
         if mem.width_bits >= word_bits:
             words += usable * mem.depth * (mem.width_bits // word_bits)
         else:
@@ -474,54 +507,6 @@ def on_chip_budget_bytes(board: "Board | str", dtype: Any = np.complex64) -> int
     return words * dt.itemsize // 3
 
 
-# --- HLS config header --------------------------------------------------------------
+# --- HLS config header (qtn/fpga/hls_config.py; re-exported here) ------------------
 
-def hls_config_text(board: "Board | str", c64: GemmTiles | None = None, c128: GemmTiles | None = None) -> str:
-    """The text of ``config.h`` for the HLS kernel (``fpga/hls/cgemm.cpp``).
-
-    Args:
-        board: a :class:`Board` or board name.
-        c64: tiles for complex64 (default: :func:`gemm_tiles` of the board).
-        c128: tiles for complex128 (default: :func:`gemm_tiles` of the board).
-
-    Returns:
-        A C++ header defining ``QTN_C64_*`` / ``QTN_C128_*`` sizes, with
-        ``static_assert``s on multiples and on the on-chip bytes.
-    """
-    if not isinstance(board, Board):
-        board = load_board(board)
-    lines = [
-        f"// GENERATED by qtn.fpga.boards.write_hls_config from {board.source or board.name}: do not edit.",
-        f"// {board.description}",
-        "#pragma once",
-        f'#define QTN_BOARD_NAME "{board.name}"',
-        f"#define QTN_KERNEL_CLOCK_MHZ {board.kernel_clock_hz / 1e6:g}",
-        f"#define QTN_ON_CHIP_BYTES {board.on_chip_bytes}LL",
-    ]
-    for p, tiles, dt in (("QTN_C64", c64, np.complex64), ("QTN_C128", c128, np.complex128)):
-        tiles = tiles or gemm_tiles(board, dt)
-        lines += ["", f"// {tiles.dtype}: {tiles.pe_m}x{tiles.pe_n} complex MACs per cycle"]
-        lines += [f"#define {p}_{key} {value}" for key, value in tiles.macros().items()]
-        lines.append(f"#define {p}_BYTES_USED {tiles.bytes_used}LL")
-        checks = [
-            (f"{p}_TILE_M % 8 == 0", "TILE_M must be a multiple of 8"),
-            (f"{p}_TILE_N % 8 == 0", "TILE_N must be a multiple of 8"),
-            (f"{p}_TILE_K % 4 == 0", "TILE_K must be a multiple of 4"),
-            (f"{p}_TILE_M % {p}_PE_M == 0", "TILE_M must be a multiple of PE_M"),
-            (f"{p}_TILE_N % ({p}_PE_N * {p}_ACC_INTERLEAVE) == 0", "TILE_N must be a multiple of PE_N * ACC_INTERLEAVE"),
-            (f"({p}_TILE_M * {p}_TILE_N + 2LL * {p}_TILE_K * ({p}_TILE_M + {p}_TILE_N)) * {np.dtype(dt).itemsize}"
-             " <= QTN_ON_CHIP_BYTES", "tile buffers exceed the on-chip bytes"),
-            (f"{p}_BYTES_USED <= QTN_ON_CHIP_BYTES", "memory blocks exceed the on-chip bytes"),
-        ]
-        lines += [f'static_assert({cond}, "{p}: {why}");' for cond, why in checks]
-    return "\n".join(lines) + "\n"
-
-
-def write_hls_config(board: "Board | str", path: "str | os.PathLike[str]") -> Path:
-    """Write :func:`hls_config_text` of ``board`` to ``path`` (atomically) and return it."""
-    path = Path(path)
-    text = hls_config_text(board)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
+from .hls_config import hls_config_text, write_hls_config  # noqa: E402  (needs the names above)
