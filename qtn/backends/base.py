@@ -74,7 +74,8 @@ class Backend(abc.ABC):
         Measured once per machine and backend by :func:`measure_flop_rate` and kept
         on disk (``$XDG_CACHE_HOME/qtn/hardware/flop_rates.json``, beside the plan
         cache); it decides how long a path search is worth, chunk sizes and
-        progress bars.
+        progress bars. The one time it measures, the probe's own GEMM shows in
+        :meth:`stats` like any other.
         """
         dtype = np.dtype(dtype)
         key = f"{type(self).__module__}.{type(self).__qualname__}:{self.name}|{dtype}|{machine_id()}"
