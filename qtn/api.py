@@ -15,6 +15,7 @@ import numpy as np
 from .backends.base import Backend, get_backend
 from .circuits import CircuitTensors, circuit_tensors, open_network, resolve_circuit, resolve_qubit_order
 from .checkpoint import Checkpoint, as_checkpoint
+from .circuit_input import as_cirq_circuit
 from .execute import contract
 from .executors import check_executor, local_memory_limit, resolve
 from .network import Network
@@ -222,6 +223,7 @@ def amplitudes(
         ValueError / TypeError: bad circuit, bitstring, qubit order or option (the
             message names it); a memory budget no slicing can meet.
     """
+    circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     opts = run_options(backend, max_memory, dtype, optimize, search_time, progress, executor, checkpoint)
     if isinstance(bitstrings, (str, numbers.Integral)):
         raise TypeError("bitstrings must be a sequence of bitstrings, e.g. [0, 5] or ['0101']")
@@ -260,6 +262,7 @@ def state_vector(
     Takes the same keywords as :func:`amplitudes`. Refused beyond
     ``MAX_STATE_VECTOR_QUBITS`` qubits, or when the vector exceeds ``max_memory``.
     """
+    circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     opts = run_options(backend, max_memory, dtype, optimize, search_time, progress, executor, checkpoint)
     return state_vector_of(prepare(circuit, qubit_order, param_resolver, opts.dtype), opts)
 
@@ -307,6 +310,7 @@ def plan(
 
         profile = boards.load_board(board)
         max_memory = boards.on_chip_budget_bytes(profile, dtype) if on_chip else profile.off_chip.size_bytes
+    circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     opts = run_options(backend, max_memory, dtype, optimize, search_time, progress, executor)
     if param_resolver is None and isinstance(circuit, cirq.AbstractCircuit) and cirq.is_parameterized(circuit):
         param_resolver = {name: 0.0 for name in cirq.parameter_names(circuit)}

@@ -18,6 +18,7 @@ import numpy as np
 from .api import plan_and_contract, run_options
 from .backends.base import Backend
 from .circuits import apply_noise, defer_to_terminal, resolve_circuit, resolve_qubit_order
+from .circuit_input import as_cirq_circuit
 from .doubled import CompiledCircuit, Ends, compile_ops, contract_components, doubled_network, lightcone
 
 #: Terms that share their qubits are read off one reduced density matrix of those
@@ -186,6 +187,7 @@ def expectation(
             permission, unresolved symbols, an op qtn cannot simulate.
         TypeError: an observable that is not Pauli, bad circuit, noise or option types.
     """
+    circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     opts = run_options(backend, max_memory, dtype, optimize, search_time, progress, executor)
     obs = as_pauli_sums(observables)
     cc = expectation_circuit(circuit, qubit_order, param_resolver, noise, permit_terminal_measurements, opts.dtype)

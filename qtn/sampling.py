@@ -35,6 +35,7 @@ import numpy as np
 from .api import plan_and_contract, run_options
 from .backends.base import Backend
 from .circuits import apply_noise, defer_to_terminal, resolve_circuit, resolve_qubit_order
+from .circuit_input import as_cirq_circuit
 from .doubled import (CompiledCircuit, Ends, compile_ops, components, contract_components, doubled_network,
                       ket_network, lightcone)
 from .network import Network
@@ -543,6 +544,7 @@ def sample(
             an op qtn cannot simulate, a memory budget no slicing can meet.
         TypeError: bad circuit, noise, seed or option types.
     """
+    circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     opts = run_options(backend, max_memory, dtype, optimize, search_time, progress, executor)
     prng = cirq.value.parse_random_state(seed)
     resolver = cirq.ParamResolver(param_resolver)

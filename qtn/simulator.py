@@ -10,6 +10,7 @@ import numpy as np
 
 from .api import amplitudes_of, parse_bitstring, prepare, run_options, state_vector_of
 from .backends.base import Backend
+from .circuit_input import as_cirq_circuit
 from .circuits import apply_noise, as_noise_model, resolve_circuit, resolve_qubit_order
 from .expectation import as_pauli_sums, expectation_circuit, expectation_values
 from .sampling import check_sampling, measured_circuit, run_records
@@ -90,6 +91,7 @@ class Simulator(
         params: cirq.Sweepable,
         qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
     ) -> Iterator[Sequence[complex]]:
+        program, qubit_order = as_cirq_circuit(program, qubit_order)  # Qiskit circuits
         if isinstance(bitstrings, (str, numbers.Integral)):
             raise TypeError("bitstrings must be a sequence of bitstrings, e.g. [0, 5]")
         bitstrings = list(bitstrings)
@@ -104,6 +106,7 @@ class Simulator(
         qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
         initial_state: Any = None,
     ) -> Iterator[cirq.StateVectorTrialResult]:
+        program, qubit_order = as_cirq_circuit(program, qubit_order)  # Qiskit circuits
         for resolver in cirq.to_resolvers(params):
             ct = prepare(self._noisy(program, resolver), qubit_order, None, self._opts.dtype)
             initial = _initial_bits(initial_state, len(ct.qubits))
@@ -112,6 +115,12 @@ class Simulator(
                 qubits=ct.qubits, initial_state=vector, dtype=self._opts.dtype.type
             )
             yield cirq.StateVectorTrialResult(params=resolver, measurements={}, final_simulator_state=state)
+
+    def run_sweep_iter(self, program: Any, params: cirq.Sweepable, repetitions: int = 1
+                       ) -> Iterator[cirq.Result]:
+        """As ``cirq.Simulator.run_sweep_iter``; a Qiskit ``QuantumCircuit`` is converted first."""
+        program, _ = as_cirq_circuit(program, None)
+        return super().run_sweep_iter(program, params, repetitions)
 
     def _run(
         self, circuit: cirq.AbstractCircuit, param_resolver: cirq.ParamResolver, repetitions: int
@@ -134,6 +143,7 @@ class Simulator(
         computational basis state over ``qubit_order``, or ``None`` for ``|0...0>``.
         See :func:`qtn.expectation`.
         """
+        program, qubit_order = as_cirq_circuit(program, qubit_order)  # Qiskit circuits
         obs = as_pauli_sums(observables)
         for resolver in cirq.to_resolvers(params):
             cc = expectation_circuit(program, qubit_order, resolver, self._noise, permit_terminal_measurements,
