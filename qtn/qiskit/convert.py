@@ -53,6 +53,11 @@ def qubit_map(circuit: Any) -> dict[Any, cirq.NamedQubit]:
     return {b: cirq.NamedQubit(n) for b, n in _names(circuit.qubits, circuit, "qubit").items()}
 
 
+def clbit_keys(circuit: Any) -> dict[Any, str]:
+    """Each Qiskit clbit of ``circuit`` → its measurement key (``c_0``, ... per register)."""
+    return _names(circuit.clbits, circuit, "clbit")
+
+
 def qiskit_order(circuit: Any) -> list[cirq.NamedQubit]:
     """The qubit order under which qtn's big-endian indices and bitstrings are Qiskit's:
     the circuit's qubits, last first."""
