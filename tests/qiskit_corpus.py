@@ -149,7 +149,7 @@ FAMILIES: dict[str, Callable[[int], QuantumCircuit]] = {
     "amplitude-estimation": amplitude_estimation, "qaoa": qaoa, "vqe": vqe_ansatz, "graph": graph_state,
     "random": random,
 }
-SIZES = (3, 5)
+SIZES = (3, 5, 7)
 
 
 def level(circuit: QuantumCircuit, name: str) -> QuantumCircuit:

@@ -88,10 +88,7 @@ class _Converter:
         self.cmap = _names(circuit.clbits, circuit, "clbit")
 
     def circuit(self) -> cirq.Circuit:
-        ops = self.block(self.top, self.qmap, self.cmap)
-        if self.top.global_phase:
-            ops.append(cirq.GlobalPhaseGate(complex(np.exp(1j * float(self.top.global_phase)))).on())
-        return cirq.Circuit(ops)
+        return cirq.Circuit(self.block(self.top, self.qmap, self.cmap) + self.phase(self.top))
 
     def block(self, circuit: Any, qmap: dict, cmap: dict) -> list[cirq.Operation]:
         ops: list[cirq.Operation] = []
@@ -116,8 +113,13 @@ class _Converter:
             return self.if_else(op, qubits, keys, cmap, clbits, circuit)
         if getattr(op, "condition", None):
             raise ValueError(f"Qiskit instruction {name} has a c_if condition; use if_test instead")
-        if not getattr(op, "_directive", False) and getattr(op, "num_clbits", 0) == 0:
+        from qiskit.circuit import ControlFlowOp, Gate
+
+        if isinstance(op, Gate):
             return self.gate(op, qubits)
+        if not isinstance(op, ControlFlowOp) and op.definition is not None:  # e.g. Qiskit's arithmetic blueprints
+            d = op.definition
+            return self.block(d, dict(zip(d.qubits, qubits)), dict(zip(d.clbits, keys))) + self.phase(d)
         raise ValueError(f"Qiskit instruction {name!r} is not supported by qtn (supported: gates, measure, "
                          "reset, barrier, delay, if_test/if_else)")
 
@@ -136,10 +138,14 @@ class _Converter:
         if op.definition is None:
             raise ValueError(f"Qiskit gate {op.name!r} has neither a matrix nor a definition")
         d = op.definition
-        inner = self.block(d, dict(zip(d.qubits, qubits)), {})
-        if d.global_phase:
-            inner.append(cirq.GlobalPhaseGate(complex(np.exp(1j * float(d.global_phase)))).on())
-        return inner
+        return self.block(d, dict(zip(d.qubits, qubits)), {}) + self.phase(d)
+
+    @staticmethod
+    def phase(circuit: Any) -> list[cirq.Operation]:
+        """The global phase of ``circuit`` as an operation (none when it is 0)."""
+        if not circuit.global_phase:
+            return []
+        return [cirq.GlobalPhaseGate(complex(np.exp(1j * float(circuit.global_phase)))).on()]
 
     def if_else(self, op: Any, qubits: list, keys: list, cmap: dict, clbits: Sequence, circuit: Any
                 ) -> list[cirq.Operation]:
