@@ -94,15 +94,17 @@ def _with_input(gate, prepare: Callable[[QuantumCircuit], None]) -> QuantumCircu
 
 
 def adder(n: int) -> QuantumCircuit:
+    # Qiskit's adder gates (the CDKM/Draper classes are deprecated in Qiskit 2.1)
     k = max(1, (n - 1) // 2)
-    gate = lib.CDKMRippleCarryAdder(k, kind="half") if n % 2 else lib.DraperQFTAdder(k, kind="half")
+    gate = lib.HalfAdderGate(k) if n % 2 else lib.ModularAdderGate(k)
     return _with_input(gate, lambda qc: (qc.h(range(k)), qc.x(k)))
 
 
 def multiplier(n: int) -> QuantumCircuit:
+    # Qiskit's MultiplierGate (k x k bits -> 2k), synthesised by its default plugin; the
+    # older RGQFT/HRS classes are deprecated in Qiskit 2.1
     k = 1 if n < 6 else 2
-    gate = lib.RGQFTMultiplier(k) if n % 2 else lib.HRSCumulativeMultiplier(k)
-    return _with_input(gate, lambda qc: (qc.h(range(2 * k))))
+    return _with_input(lib.MultiplierGate(k), lambda qc: (qc.h(range(2 * k))))
 
 
 def amplitude_estimation(n: int) -> QuantumCircuit:

@@ -14,6 +14,7 @@ from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2, StatevectorEstimat
 from qiskit.quantum_info import SparsePauliOp, Statevector  # noqa: E402
 from scipy.stats import chi2  # noqa: E402
 
+from qiskit_corpus import ghz  # noqa: E402
 from qtn.qiskit import EstimatorV2, SamplerV2  # noqa: E402
 
 
@@ -98,25 +99,17 @@ def test_estimator_parameter_broadcast():
     np.testing.assert_allclose(ours, ref, atol=2e-5)
 
 
-def _ghz(n: int) -> QuantumCircuit:
-    qc = QuantumCircuit(n)
-    qc.h(0)
-    for i in range(n - 1):
-        qc.cx(i, i + 1)
-    return qc
-
-
 def test_estimator_and_sampler_past_state_vector_sizes():
     """A 56-qubit GHZ state with a rotated end: 2^56 amplitudes (1 EiB) rule out
     Statevector; the analytic answers are the reference."""
     n = 56
-    qc = _ghz(n)
+    qc = ghz(n)
     qc.ry(0.3, n - 1)
     obs = [SparsePauliOp("Z" * n), SparsePauliOp("I" * (n - 2) + "ZZ"), SparsePauliOp("X" + "I" * (n - 1))]
     evs = EstimatorV2().run([(qc, obs)]).result()[0].data.evs
     # <Z...Z> = cos 0.3 (both GHZ branches give it, n - 1 odd); <Z0 Z1> = 1; <X_last>: the branches cancel
     np.testing.assert_allclose(evs, [np.cos(0.3), 1.0, 0.0], atol=2e-5)
-    sampled = _ghz(n)
+    sampled = ghz(n)
     sampled.measure_all()
     counts = SamplerV2(seed=7).run([sampled], shots=200).result()[0].data.meas.get_counts()
     assert set(counts) == {"0" * n, "1" * n}
