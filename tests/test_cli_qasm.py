@@ -106,3 +106,16 @@ def test_non_utf8_qasm_is_a_one_line_error(capsys, tmp_path):
     code = main(["amplitude", str(path), "-b", "0"])
     _, err = capsys.readouterr()
     assert code != 0 and err.strip().splitlines()[-1].endswith("bad.qasm:2: not UTF-8 text (byte 0xff)")
+
+
+def test_classical_control_under_amplitude_says_so_and_samples(capsys, tmp_path):
+    path = tmp_path / "if.qasm"
+    path.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nx q[0];\n'
+                    "measure q[0] -> c[0];\nif (c==1) x q[1];\nmeasure q[1] -> c[1];\n")
+    code = main(["amplitude", str(path), "-b", "00"])
+    _, err = capsys.readouterr()
+    assert code != 0 and "classically controlled operations (if)" in err and "qtn sample" in err
+    # c[1] is unmeasured at the if: it reads 0 (as in Qiskit), so c == 1 holds and q[1] flips
+    code, doc, err = run_json(capsys, "sample", path, "-n", "8")
+    assert code == 0, err
+    assert doc["counts"] == {"11": 8}

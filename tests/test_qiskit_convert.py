@@ -95,3 +95,12 @@ def test_unbound_parameters_and_unsupported_instructions_are_named():
         loop.x(0)
     with pytest.raises(ValueError, match="'for_loop' is not supported"):
         qtn.sample(loop, 1)
+
+
+def test_if_test_on_an_unmeasured_bit_reads_zero():
+    q, c = QuantumRegister(1, "q"), ClassicalRegister(2, "c")
+    qc = QuantumCircuit(q, c)
+    with qc.if_test((c, 0)):  # nothing measured yet: c == 0 holds, as in Qiskit
+        qc.x(0)
+    qc.measure(0, 1)
+    assert qtn.sample(qc, 4, seed=1).measurements["c_1"].ravel().tolist() == [1] * 4

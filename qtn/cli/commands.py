@@ -60,8 +60,11 @@ def unitary_part(circuit: cirq.Circuit, command: str) -> cirq.Circuit:
     """The circuit without its terminal measurements (said on stderr).
 
     Raises:
-        CliError: a measurement before the end.
+        CliError: a measurement before the end, or a classically controlled operation.
     """
+    if any(isinstance(op, cirq.ClassicallyControlledOperation) for op in circuit.all_operations()):
+        raise CliError(f"the circuit has classically controlled operations (if); '{command}' needs a unitary "
+                       "circuit (use 'qtn sample')")
     if not circuit.has_measurements():
         return circuit
     if not circuit.are_all_measurements_terminal():

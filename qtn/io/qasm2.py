@@ -237,7 +237,8 @@ class _Parser:
         self.expect(")")
         where = self.where(reg)
         ops = self.quantum_op()
-        self.prog.ops.extend(qc.classically_controlled(ops, self.prog.cregs[reg.text], value, where))
+        measured = qc.measured_keys(self.prog.ops)
+        self.prog.ops.extend(qc.classically_controlled(ops, self.prog.cregs[reg.text], value, where, measured))
 
     def quantum_op(self) -> list[cirq.Operation]:
         tok = self.ident("a statement")

@@ -59,6 +59,7 @@ class _Interpreter:
         self.gates: dict[str, StandardGate] = {"U": StandardGate(1, 3, lambda t, p, lam: cirq.MatrixGate(
             u_matrix(t, p, lam), name="U"))}
         self.definitions: dict[str, _Definition] = {}
+        self.measured: set[str] = set()
 
     def fail(self, node: Any, message: str) -> CircuitFileError:
         line = getattr(getattr(node, "span", None), "start_line", None)
@@ -95,7 +96,7 @@ class _Interpreter:
                 return []
             if not isinstance(st.init_expression, a.QuantumMeasurement):
                 raise self.fail(st, "bits can be initialised only by 'measure'")
-            return qc.measure(self.qubits(st.init_expression.qubit, env), self.cregs[name], self.where(st))
+            return self.measure(self.qubits(st.init_expression.qubit, env), self.cregs[name], st)
         if isinstance(st, (a.ClassicalDeclaration, a.ConstantDeclaration)):
             name = st.identifier.name
             self.check_new(st, name)
@@ -133,7 +134,7 @@ class _Interpreter:
             qubits = self.qubits(st.measure.qubit, env)
             if st.target is None:
                 raise self.fail(st, "a measurement must store its result in a bit ('c[0] = measure q[0];')")
-            return qc.measure(qubits, self.bits(st.target, env), self.where(st))
+            return self.measure(qubits, self.bits(st.target, env), st)
         if isinstance(st, a.ForInLoop):
             ops = []
             for v in self.loop_values(st.set_declaration, env):
@@ -163,12 +164,15 @@ class _Interpreter:
             return [self.value(v, env) for v in spec.values]
         raise self.fail(spec, "a for loop must run over a range [a:b] or a set {a, b}")
 
+    def measure(self, qubits: list[cirq.Qid], keys: list[str], st: Any) -> list[cirq.Operation]:
+        self.measured.update(keys)
+        return qc.measure(qubits, keys, self.where(st))
+
     def branch(self, st: Any, env: dict[str, Any]) -> list[cirq.Operation]:
-        conditions = self.condition(st.condition, env)
-        ops = [cirq.ClassicallyControlledOperation(op, conditions) for op in self.block(st.if_block, env)]
+        condition = sympy.And(*self.condition(st.condition, env))
+        ops = qc.controlled_on(self.block(st.if_block, env), condition, self.measured)
         if st.else_block:
-            negated = [sympy.Not(sympy.And(*conditions))]
-            ops += [cirq.ClassicallyControlledOperation(op, negated) for op in self.block(st.else_block, env)]
+            ops += qc.controlled_on(self.block(st.else_block, env), sympy.Not(condition), self.measured)
         return ops
 
     def condition(self, cond: Any, env: dict[str, Any]) -> list[Any]:

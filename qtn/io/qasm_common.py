@@ -3,7 +3,7 @@ them, broadcasting over registers, measurement, reset and ``if (c == n)``."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import cirq
 import sympy
@@ -59,14 +59,32 @@ def reset(qubits: list[cirq.Qid]) -> list[cirq.Operation]:
     return [cirq.ResetChannel().on(q) for q in qubits]
 
 
-def classically_controlled(ops: list[cirq.Operation], keys: list[str], value: int, where: str) -> list[cirq.Operation]:
+def classically_controlled(ops: list[cirq.Operation], keys: list[str], value: int, where: str,
+                           measured: set[str]) -> list[cirq.Operation]:
     """``if (c == value) op``: ``op`` when the bits of ``c`` read ``value`` (bit i of
-    ``c`` is bit i of ``value``, little-endian as in OpenQASM).
+    ``c`` is bit i of ``value``, little-endian as in OpenQASM); see :func:`controlled_on`.
 
     Raises:
         CircuitFileError: ``value`` does not fit the register.
     """
     if value < 0 or value >= 2 ** len(keys):
         raise CircuitFileError(f"{where}: if compares a {len(keys)}-bit register with {value}, which never matches")
-    conditions = [sympy.Eq(sympy.Symbol(k), (value >> i) & 1) for i, k in enumerate(keys)]
-    return [cirq.ClassicallyControlledOperation(op, conditions) for op in ops]
+    condition = sympy.And(*[sympy.Eq(sympy.Symbol(k), (value >> i) & 1) for i, k in enumerate(keys)])
+    return controlled_on(ops, condition, measured)
+
+
+def measured_keys(ops: list[cirq.Operation]) -> set[str]:
+    """The measurement keys ``ops`` write."""
+    return {cirq.measurement_key_name(op) for op in ops if cirq.is_measurement(op)}
+
+
+def controlled_on(ops: list[cirq.Operation], condition: Any, measured: set[str]) -> list[cirq.Operation]:
+    """``ops`` under a sympy ``condition`` on measurement keys; keys not in ``measured``
+    read 0 (as in Qiskit), so a condition they decide is applied here."""
+    unmeasured = {s: 0 for s in condition.free_symbols if s.name not in measured}
+    condition = condition.subs(unmeasured) if unmeasured else condition
+    if condition is sympy.true:
+        return list(ops)
+    if condition is sympy.false:
+        return []
+    return [cirq.ClassicallyControlledOperation(op, [condition]) for op in ops]

@@ -22,6 +22,7 @@ import sympy
 from ..io.errors import CircuitFileError
 from ..io.gates import QELIB1, QISKIT_EXTRA, STDGATES, StandardGate, big_endian
 from ..io.layout import with_declared_qubits
+from ..io.qasm_common import controlled_on
 
 #: Qiskit gate names whose Cirq gate qtn knows (Qiskit's matrix, checked in tests).
 _KNOWN: dict[str, StandardGate] = {**QELIB1, **STDGATES, **QISKIT_EXTRA,
@@ -86,6 +87,7 @@ class _Converter:
         self.top = circuit
         self.qmap = qubit_map(circuit)
         self.cmap = _names(circuit.clbits, circuit, "clbit")
+        self.measured: set[str] = set()
 
     def circuit(self) -> cirq.Circuit:
         return cirq.Circuit(self.block(self.top, self.qmap, self.cmap) + self.phase(self.top))
@@ -104,6 +106,7 @@ class _Converter:
         if name in _SKIPPED:
             return []
         if name == "measure":
+            self.measured.add(keys[0])
             return [cirq.measure(qubits[0], key=keys[0])]
         if name == "reset":
             return [cirq.ResetChannel().on(qubits[0])]
@@ -157,14 +160,13 @@ class _Converter:
         bits = [target] if not hasattr(target, "size") else list(target)
         names = [cmap.get(b) or _names([b], circuit, "clbit")[b] for b in bits]
         value = int(value)
-        conditions = [sympy.Eq(sympy.Symbol(k), (value >> i) & 1) for i, k in enumerate(names)]
+        condition = sympy.And(*[sympy.Eq(sympy.Symbol(k), (value >> i) & 1) for i, k in enumerate(names)])
         true_body, false_body = op.params[0], op.params[1]
         out = []
-        for body, conds in ((true_body, conditions), (false_body, [sympy.Not(sympy.And(*conditions))])):
-            if body is None:
-                continue
-            inner = self.block(body, dict(zip(body.qubits, qubits)), dict(zip(body.clbits, keys)))
-            out += [cirq.ClassicallyControlledOperation(o, conds) for o in inner]
+        for body, cond in ((true_body, condition), (false_body, sympy.Not(condition))):
+            if body is not None:
+                inner = self.block(body, dict(zip(body.qubits, qubits)), dict(zip(body.clbits, keys)))
+                out += controlled_on(inner, cond, self.measured)
         return out
 
 
