@@ -4,6 +4,7 @@ declared qubits (qubit 0 of the first register leftmost), qtn's default order.""
 
 from __future__ import annotations
 
+import atexit
 import functools
 import shutil
 import subprocess
@@ -21,7 +22,9 @@ def qsim_state_exe() -> Path:
     """qsim's reference simulator (tests/qsim_reference), compiled once per session."""
     if shutil.which("g++") is None:
         pytest.skip("g++ is needed to build qsim's reference simulator")
-    exe = Path(tempfile.mkdtemp(prefix="qsim-ref-")) / "qsim_state"
+    folder = tempfile.mkdtemp(prefix="qsim-ref-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    exe = Path(folder) / "qsim_state"
     subprocess.run(["g++", "-O1", "-std=c++17", "-o", str(exe), str(QSIM_REFERENCE / "qsim_state.cc")], check=True)
     return exe
 

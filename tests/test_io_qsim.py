@@ -4,6 +4,7 @@ compiled with g++): the same .qsim file, qtn's amplitudes vs qsim's state."""
 from __future__ import annotations
 
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,3 +57,26 @@ def test_cp_is_qsims_sign(tmp_path):
 def test_idle_qubits_of_a_qsim_file_stay():
     circuit = parse_qsim("3\n0 x 2\n")
     assert qtn.amplitudes(circuit, ["001"])[0] == pytest.approx(1)
+
+
+SYCAMORE = Path(__file__).resolve().parents[1] / ".." / "shared" / "circuits" / "circuit_n53_m10_s0_e0_pABCDCDAB.qsim"
+
+
+def test_sycamore_file_restricted_to_16_qubits_matches_qsim(tmp_path):
+    """The real m=10 Sycamore file, kept to the gates on qubits 0..15 (its fs, rz,
+    hz_1_2, x_1_2, y_1_2 lines as written), against qsim."""
+    if not SYCAMORE.is_file():
+        pytest.skip(f"{SYCAMORE} is not here")
+    lines = SYCAMORE.read_text().splitlines()
+    kept = []
+    for line in lines[1:]:
+        fields = line.split()
+        if not fields:
+            continue
+        k = _QSIM_GATES[fields[1]][0]
+        if all(int(q) < 16 for q in fields[2 : 2 + k]):
+            kept.append(line.rstrip())  # qsim's own parser refuses the file's trailing blanks
+    path = tmp_path / "sycamore16.qsim"
+    path.write_text("16\n" + "\n".join(kept) + "\n")
+    assert len(kept) > 100
+    np.testing.assert_allclose(qtn.state_vector(read_circuit(path)), qsim_reference(path), atol=2e-5)
