@@ -79,8 +79,9 @@ def assert_one_line_error(code: int, err: str, *needles: str) -> None:
 
 
 def reference_state(path: Path) -> np.ndarray:
-    """The file's state from someone else's reader: Qiskit for .qasm, qsim itself for .qsim,
-    Cirq's JSON reader for .json (big-endian over the file's qubits in order)."""
+    """The file's state from someone else's reader: Qiskit for .qasm, the NumPy qsim reference
+    (tests/references.py) for .qsim, Cirq's JSON reader for .json (big-endian over the file's
+    qubits in order)."""
     if path.suffix == ".qasm":
         return qiskit_qasm_state(path.read_text())
     if path.suffix == ".qsim":

@@ -1,5 +1,6 @@
-"""Every qsim gate qtn reads, against qsim's own parser and simulator (vendored headers,
-compiled with g++): the same .qsim file, qtn's amplitudes vs qsim's state."""
+"""Every qsim gate qtn reads, against the reference in tests/references.py (a NumPy
+simulator of the .qsim format with qsim's gate matrices from lib/gates_qsim.h, checked
+against analytic values in test_qsim_reference.py): the same file, both states."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _random_layer(rng: np.random.Generator, n: int, time: int) -> list[str]:
 
 
 @pytest.mark.parametrize("name", sorted(_QSIM_GATES) + ["p", "c"])
-def test_every_qsim_gate_matches_qsim(tmp_path, name):
+def test_every_qsim_gate_matches_the_qsim_reference(tmp_path, name):
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     n = 3
     lines = [str(n)] + _random_layer(rng, n, 0)
@@ -62,9 +63,9 @@ def test_idle_qubits_of_a_qsim_file_stay():
 SYCAMORE = Path(__file__).resolve().parents[1] / ".." / "shared" / "circuits" / "circuit_n53_m10_s0_e0_pABCDCDAB.qsim"
 
 
-def test_sycamore_file_restricted_to_16_qubits_matches_qsim(tmp_path):
+def test_sycamore_file_restricted_to_16_qubits_matches_the_qsim_reference(tmp_path):
     """The real m=10 Sycamore file, kept to the gates on qubits 0..15 (its fs, rz,
-    hz_1_2, x_1_2, y_1_2 lines as written), against qsim."""
+    hz_1_2, x_1_2, y_1_2 lines as written), against the qsim reference."""
     if not SYCAMORE.is_file():
         pytest.skip(f"{SYCAMORE} is not here")
     lines = SYCAMORE.read_text().splitlines()
@@ -75,7 +76,7 @@ def test_sycamore_file_restricted_to_16_qubits_matches_qsim(tmp_path):
             continue
         k = _QSIM_GATES[fields[1]][0]
         if all(int(q) < 16 for q in fields[2 : 2 + k]):
-            kept.append(line.rstrip())  # qsim's own parser refuses the file's trailing blanks
+            kept.append(line.rstrip())  # qsim's parser refuses the file's trailing blanks
     path = tmp_path / "sycamore16.qsim"
     path.write_text("16\n" + "\n".join(kept) + "\n")
     assert len(kept) > 100

@@ -107,7 +107,7 @@ def reference_state(spec: str, circuit: cirq.AbstractCircuit, qubits: Sequence[c
     state = cirq.final_state_vector(circuit, qubit_order=qubits, dtype=np.complex128)
     if suffix == ".qsim":
         return Reference(state, "cirq.final_state_vector of qtn's .qsim parse (no independent .qsim "
-                                "reader is installable; tests check the reader against qsim itself)")
+                                "reader is installable; tests check the reader against qsim's gate matrices)")
     return Reference(state, "cirq.final_state_vector (complex128)")
 
 

@@ -1,7 +1,7 @@
-"""qsim's circuit format (``.qsim``), read as qsim's own parser (``circuit_qsim_parser.h``) reads it.
+"""qsim's circuit format (``.qsim``), read by the rules of qsim's parser (``circuit_qsim_parser.h``).
 
-Each gate is the Cirq gate with the matrix of ``gates_qsim.h``; ``tests/test_io_qsim.py``
-checks every one against qsim's own parser and simulator.
+Each gate is the Cirq gate with the matrix of qsim's ``gates_qsim.h``; ``tests/test_io_qsim.py``
+checks every one against an independent NumPy simulator of the format (``tests/references.py``).
 """
 
 from __future__ import annotations
