@@ -13,6 +13,7 @@ import cirq
 import numpy as np
 
 
+from .circuit_input import as_cirq_circuit
 from .compiler import compile_circuit
 from .contraction import (Contraction, amplitudes_of, bitstring_list, plan_of, state_vector_of,
                           structure_resolver)
@@ -48,6 +49,7 @@ def amplitudes(
         ValueError / TypeError: bad circuit, bitstring, qubit order or option (the
             message names it); a memory budget no slicing can meet.
     """
+    circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     opts = RunOptions.from_keywords(options, entry="qtn.amplitudes")
     bits = bitstring_list(bitstrings)
     return amplitudes_of(compile_circuit(circuit, qubit_order, param_resolver, opts.dtype), bits, opts)
@@ -65,6 +67,7 @@ def state_vector(
     Takes the arguments of :func:`amplitudes`. Refused beyond
     ``qtn.contraction.MAX_STATE_VECTOR_QUBITS`` qubits, or when the vector exceeds ``max_memory``.
     """
+    circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     opts = RunOptions.from_keywords(options, entry="qtn.state_vector")
     return state_vector_of(compile_circuit(circuit, qubit_order, param_resolver, opts.dtype), opts)
 
@@ -86,6 +89,7 @@ def compile(  # noqa: A001 - the name says what it is, as re.compile
         qubit_order: a ``cirq.QubitOrder`` or explicit list (default: sorted qubits).
         **options: run options, as for :func:`amplitudes`.
     """
+    circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     contraction = Contraction(circuit, qubit_order, RunOptions.from_keywords(options, entry="qtn.compile"))
     contraction.plan  # noqa: B018 - plan now, so later calls only contract
     return contraction
@@ -124,6 +128,7 @@ def plan(
         raise ValueError("on_chip=True needs a board, e.g. board='u280'")
     if board is not None and options.get("max_memory") is None:
         options = {**options, "max_memory": _board_memory(board, on_chip, options.get("dtype", np.complex64))}
+    circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     opts = RunOptions.from_keywords(options, entry="qtn.plan", refuse=_NO_CHECKPOINT)
     cc = compile_circuit(circuit, qubit_order, structure_resolver(circuit, param_resolver), opts.dtype)
     position = {q: p for p, q in enumerate(cc.qubits)}

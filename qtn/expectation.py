@@ -16,6 +16,7 @@ import cirq
 import numpy as np
 
 from .circuits import apply_noise, defer_to_terminal, resolve_circuit, resolve_qubit_order
+from .circuit_input import as_cirq_circuit
 from .compiler import CompiledCircuit, compile_ops
 from .density import Ends, doubled_network
 from .engine import contract_components, contract_value
@@ -177,6 +178,7 @@ def expectation(
             permission, unresolved symbols, an op qtn cannot simulate.
         TypeError: an observable that is not Pauli, bad circuit, noise or option types.
     """
+    circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     opts = RunOptions.from_keywords(options, entry="qtn.expectation")
     obs = as_pauli_sums(observables)
     cc = expectation_circuit(circuit, qubit_order, param_resolver, noise, permit_terminal_measurements, opts.dtype)

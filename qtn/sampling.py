@@ -33,6 +33,7 @@ import cirq
 import numpy as np
 
 from .circuits import apply_noise, defer_to_terminal, resolve_circuit, resolve_qubit_order
+from .circuit_input import as_cirq_circuit
 from .compiler import CompiledCircuit, compile_ops
 from .density import Ends, doubled_network
 from .engine import contract_components, plan_and_contract
@@ -552,6 +553,7 @@ def sample(
             an op qtn cannot simulate, a memory budget no slicing can meet.
         TypeError: bad circuit, noise, seed or option types.
     """
+    circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     opts = RunOptions.from_keywords(options, entry="qtn.sample")
     check_resumable(opts, seed, "qtn.sample")
     check_sampling(sampling, group_size)

@@ -9,6 +9,7 @@ import cirq
 import numpy as np
 
 from .backends.base import Backend
+from .circuit_input import as_cirq_circuit
 from .circuits import apply_noise, as_noise_model, resolve_circuit, resolve_qubit_order
 from .compiler import compile_circuit
 from .contraction import amplitudes_of, bitstring_list, parse_bitstring, state_vector_of
@@ -86,6 +87,7 @@ class Simulator(
         params: cirq.Sweepable,
         qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
     ) -> Iterator[Sequence[complex]]:
+        program, qubit_order = as_cirq_circuit(program, qubit_order)  # Qiskit circuits
         bitstrings = bitstring_list(bitstrings)
         for resolver in cirq.to_resolvers(params):
             cc = compile_circuit(self._noisy(program, resolver), qubit_order, None, self._opts.dtype)
@@ -98,6 +100,7 @@ class Simulator(
         qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
         initial_state: Any = None,
     ) -> Iterator[cirq.StateVectorTrialResult]:
+        program, qubit_order = as_cirq_circuit(program, qubit_order)  # Qiskit circuits
         for resolver in cirq.to_resolvers(params):
             cc = compile_circuit(self._noisy(program, resolver), qubit_order, None, self._opts.dtype)
             initial = _initial_bits(initial_state, len(cc.qubits))
@@ -106,6 +109,12 @@ class Simulator(
                 qubits=list(cc.qubits), initial_state=vector, dtype=self._opts.dtype.type
             )
             yield cirq.StateVectorTrialResult(params=resolver, measurements={}, final_simulator_state=state)
+
+    def run_sweep_iter(self, program: Any, params: cirq.Sweepable, repetitions: int = 1
+                       ) -> Iterator[cirq.Result]:
+        """As ``cirq.Simulator.run_sweep_iter``; a Qiskit ``QuantumCircuit`` is converted first."""
+        program, _ = as_cirq_circuit(program, None)
+        return super().run_sweep_iter(program, params, repetitions)
 
     def _run(
         self, circuit: cirq.AbstractCircuit, param_resolver: cirq.ParamResolver, repetitions: int
@@ -129,6 +138,7 @@ class Simulator(
         computational basis state over ``qubit_order``, or ``None`` for ``|0...0>``.
         See :func:`qtn.expectation`.
         """
+        program, qubit_order = as_cirq_circuit(program, qubit_order)  # Qiskit circuits
         obs = as_pauli_sums(observables)
         for resolver in cirq.to_resolvers(params):
             cc = expectation_circuit(program, qubit_order, resolver, self._noise, permit_terminal_measurements,

@@ -19,6 +19,8 @@ from qtn.cli.commands import entry_point
 from qtn.cli.values import CliError, parse_bitstring, parse_bytes, parse_pauli_sum
 from qtn.io import read_circuit
 
+from references import qiskit_qasm_state, qsim_state
+
 QASM = """OPENQASM 2.0;
 include "qelib1.inc";
 qreg q[4];
@@ -76,7 +78,15 @@ def assert_one_line_error(code: int, err: str, *needles: str) -> None:
         assert needle in lines[-1], lines[-1]
 
 
-def reference_state(circuit: cirq.Circuit) -> np.ndarray:
+def reference_state(path: Path) -> np.ndarray:
+    """The file's state from someone else's reader: Qiskit for .qasm, the NumPy qsim reference
+    (tests/references.py) for .qsim, Cirq's JSON reader for .json (big-endian over the file's
+    qubits in order)."""
+    if path.suffix == ".qasm":
+        return qiskit_qasm_state(path.read_text())
+    if path.suffix == ".qsim":
+        return qsim_state(path)
+    circuit = cirq.read_json(path)
     return cirq.final_state_vector(circuit, qubit_order=sorted(circuit.all_qubits()), dtype=np.complex128)
 
 
@@ -93,7 +103,7 @@ def test_amplitude_json_matches_qtn_and_cirq(capsys, files, fmt):
     got = np.array([a["real"] + 1j * a["imag"] for a in doc["amplitudes"]])
     assert [a["bitstring"] for a in doc["amplitudes"]] == ["0000", "1011", "0110"]
     np.testing.assert_allclose(got, qtn.amplitudes(circuit, [0, 11, 6]), atol=1e-6)
-    np.testing.assert_allclose(got, reference_state(circuit)[[0, 11, 6]], atol=2e-5)
+    np.testing.assert_allclose(got, reference_state(files[fmt])[[0, 11, 6]], atol=2e-5)
     assert doc["plan"]["n_slices"] >= 1 and "flops" in doc["plan"]
 
 
@@ -105,12 +115,11 @@ def test_amplitude_of_named_circuits_with_check(capsys, name):
 
 
 def test_amplitude_text_and_complex128(capsys, files):
-    circuit = read_circuit(files["qsim"])
     code, out, _ = run(capsys, "amplitude", files["qsim"], "-b", "0011", "--dtype", "complex128", "--check")
     assert code == 0
     line = next(ln for ln in out.splitlines() if ln.startswith("0011"))
     amplitude = complex(line.split()[1])
-    assert amplitude == pytest.approx(complex(reference_state(circuit)[3]), abs=1e-7)
+    assert amplitude == pytest.approx(complex(reference_state(files["qsim"])[3]), abs=1e-7)
     assert "tolerance 1e-10" in out
 
 
@@ -188,7 +197,7 @@ def test_expect_matches_cirq(capsys, files, fmt):
     circuit = read_circuit(files[fmt])
     qubits = sorted(circuit.all_qubits())
     doc = run_json(capsys, "expect", files[fmt], "-o", "Z0*Z1 + 0.5*X3", "-o", "Y2", "--check")
-    state = reference_state(circuit)
+    state = reference_state(files[fmt])
     index = {q: i for i, q in enumerate(qubits)}
     for entry, obs in zip(doc["expectations"], [cirq.Z(qubits[0]) * cirq.Z(qubits[1]) + 0.5 * cirq.X(qubits[3]),
                                                  cirq.PauliSum.from_pauli_strings(cirq.Y(qubits[2]))]):
@@ -272,8 +281,8 @@ def test_plan_plot(capsys, tmp_path):
 
 @pytest.mark.parametrize(
     "name, text, needles",
-    [("bad.qasm", QASM.replace("cx q[0],q[1]", "cx q[0] q[1]"), ["line 5"]),
-     ("unknown.qasm", QASM.replace("t q[2]", "foo q[2]"), ['Unknown gate "foo"', "line 6"]),
+    [("bad.qasm", QASM.replace("cx q[0],q[1]", "cx q[0] q[1]"), ["bad.qasm:5", "expected ';'"]),
+     ("unknown.qasm", QASM.replace("t q[2]", "foo q[2]"), ["unknown.qasm:6", "unknown gate 'foo'"]),
      ("bad.qsim", QSIM.replace("2 cz 1 2", "2 cz 1"), ["bad.qsim:6", "gate cz takes 2 qubit(s)"]),
      ("unknown.qsim", QSIM.replace("0 t 2", "0 warp 2"), ["unknown.qsim:3", "unknown qsim gate 'warp'"]),
      ("bad.json", '{"cirq_type": "Circuit",\n "moments": [\n', ["bad.json:3", "not valid JSON"]),

@@ -1,7 +1,7 @@
 """The ``qtn`` command: amplitudes, samples, expectation values and plans of circuits.
 
-Circuits come from OpenQASM 2 (``.qasm``), qsim (``.qsim``) or Cirq JSON (``.json``)
-files, or by name (``ghz:N``, ``qft:N``, ``grid:ROWSxCOLS:DEPTH[:SEED]``,
+Circuits come from OpenQASM 2 or 3 (``.qasm``), qsim (``.qsim``), Cirq JSON (``.json``)
+or Qiskit QPY (``.qpy``) files, or by name (``ghz:N``, ``qft:N``, ``grid:ROWSxCOLS:DEPTH[:SEED]``,
 ``qaoa:N:P[:SEED]``; see :mod:`qtn.generators`). Every command prints for a person,
 or one JSON document with ``--json``. Errors are one line on stderr
 (``qtn: error: ...``) and a non-zero exit code; ``--debug`` adds the traceback.
@@ -126,7 +126,8 @@ def build_parser() -> _Parser:
     p.add_argument("-b", "--bitstring", action="append", required=True, metavar="BITS",
                    help="a bitstring (0/1 string or int); repeat for more")
     p.add_argument("--check", action="store_true",
-                   help=f"compare with Cirq's state vector (circuits of up to {CHECK_MAX_QUBITS} qubits)")
+                   help=f"compare with an independent reference state vector: Qiskit's loader and Statevector for "
+                        f"QASM/QPY files, Cirq for JSON and circuit names (up to {CHECK_MAX_QUBITS} qubits)")
     p.set_defaults(func=cmd_amplitude)
 
     p = _add_command(sub, "sample", "sample measurement results and count them", everything)
@@ -140,7 +141,8 @@ def build_parser() -> _Parser:
     p.add_argument("-o", "--observable", action="append", required=True, metavar="PAULISUM",
                    help="e.g. 'Z0*Z1 + 0.5*X3'; repeat for more")
     p.add_argument("--check", action="store_true",
-                   help=f"compare with Cirq's state vector (circuits of up to {CHECK_MAX_QUBITS} qubits)")
+                   help=f"compare with an independent reference state vector: Qiskit's loader and Statevector for "
+                        f"QASM/QPY files, Cirq for JSON and circuit names (up to {CHECK_MAX_QUBITS} qubits)")
     p.set_defaults(func=cmd_expect)
 
     p = _add_command(sub, "plan", "the contraction plan of one amplitude, without running it", (common, run))

@@ -19,12 +19,14 @@ import numpy as np
 import qtn
 
 from .. import generators
-from ..io import read_circuit
+from ..circuit_input import as_cirq_circuit
+from ..io import SUFFIXES, read_circuit
+from .reference import Reference, align_phase, reference_state
 from .report import emit, fmt_complex, gemm_table, json_complex, plan_dict, plan_line, plot_plan
 from ..options import RunKeywords
 from .values import CliError, UsageError, open_executor, parse_bitstring, parse_pauli_sum
 
-#: Largest circuit ``--check`` compares with Cirq's state vector (2**20 amplitudes).
+#: Largest circuit ``--check`` compares with a reference state vector (2**20 amplitudes).
 CHECK_MAX_QUBITS = 20
 #: ``--check`` tolerance per dtype, |qtn - cirq| <= atol + rtol * |cirq| (the test suite's atol).
 CHECK_TOLERANCE = {"complex64": (2e-5, 1e-3), "complex128": (1e-10, 1e-7)}
@@ -39,10 +41,15 @@ def load_circuit(spec: str) -> cirq.Circuit:
     """
     if generators.is_name(spec) and not Path(spec).exists():
         return generators.from_name(spec)
-    if Path(spec).suffix.lower() not in (".qasm", ".qsim", ".json"):
-        raise CliError(f"{spec!r} is neither a circuit file (.qasm, .qsim, .json) nor a circuit name "
+    if Path(spec).suffix.lower() not in SUFFIXES:
+        raise CliError(f"{spec!r} is neither a circuit file ({', '.join(SUFFIXES)}) nor a circuit name "
                        f"({', '.join(generators.FORMS)})")
     return read_circuit(spec)
+
+
+def circuit_qubits(circuit: cirq.AbstractCircuit) -> list[cirq.Qid]:
+    """The qubits in the order results are given: as declared in the file (or Qiskit's), else sorted."""
+    return as_cirq_circuit(circuit)[1] or sorted(circuit.all_qubits())
 
 
 def _describe(spec: str, circuit: cirq.AbstractCircuit) -> str:
@@ -54,8 +61,11 @@ def unitary_part(circuit: cirq.Circuit, command: str) -> cirq.Circuit:
     """The circuit without its terminal measurements (said on stderr).
 
     Raises:
-        CliError: a measurement before the end.
+        CliError: a measurement before the end, or a classically controlled operation.
     """
+    if any(isinstance(op, cirq.ClassicallyControlledOperation) for op in circuit.all_operations()):
+        raise CliError(f"the circuit has classically controlled operations (if); '{command}' needs a unitary "
+                       "circuit (use 'qtn sample')")
     if not circuit.has_measurements():
         return circuit
     if not circuit.are_all_measurements_terminal():
@@ -115,21 +125,21 @@ def _api_call(args: argparse.Namespace, name: str, command: str, **extra: Any) -
 
 
 def cmd_amplitude(args: argparse.Namespace) -> int:
-    """``qtn amplitude``: amplitudes of bitstrings, with the plan and an optional Cirq check."""
+    """``qtn amplitude``: amplitudes of bitstrings, with the plan and an optional check against an independent reference."""
     circuit = unitary_part(load_circuit(args.circuit), "amplitude")
-    qubits = sorted(circuit.all_qubits())
+    qubits = circuit_qubits(circuit)
     n = len(qubits)
     bits = [parse_bitstring(b, n) for b in args.bitstring]
     with _api_call(args, "amplitudes", "amplitude") as amplitudes:
         # the plan of one amplitude, which amplitudes() then finds in the plan cache (a
         # batch of bitstrings differing in few qubits runs as one open-leg network instead)
-        plan = entry_point("plan", "amplitude", {})(circuit, **_run_kwargs(args),
+        plan = entry_point("plan", "amplitude", {})(circuit, qubit_order=qubits, **_run_kwargs(args),
                                                     executor=amplitudes.keywords.get("executor"))
         t0 = time.perf_counter()
-        amps = amplitudes(circuit, bits)
+        amps = amplitudes(circuit, bits, qubit_order=qubits)
         seconds = time.perf_counter() - t0
     rows = [(format(b, f"0{n}b"), complex(a)) for b, a in zip(bits, amps)]
-    check = _check_amplitudes(circuit, qubits, bits, amps, args.dtype) if args.check else None
+    check = _check_amplitudes(args.circuit, circuit, qubits, bits, amps, args.dtype) if args.check else None
     doc: dict[str, Any] = {
         "circuit": args.circuit, "qubits": [str(q) for q in qubits],
         "amplitudes": [{"bitstring": s, **json_complex(a)} for s, a in rows],
@@ -146,33 +156,33 @@ def cmd_amplitude(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reference_state(circuit: cirq.AbstractCircuit, qubits: Sequence[cirq.Qid]) -> np.ndarray | str:
-    """Cirq's complex128 state vector, or why it is not computed."""
-    if len(qubits) > CHECK_MAX_QUBITS:
-        return (f"skipped: {len(qubits)} qubits is over the {CHECK_MAX_QUBITS} for which --check builds "
-                "Cirq's state vector")
-    return cirq.final_state_vector(circuit, qubit_order=qubits, dtype=np.complex128)
+def _reference_state(spec: str, circuit: cirq.AbstractCircuit, qubits: Sequence[cirq.Qid]) -> Reference | str:
+    """An independent reference state of ``spec`` (:mod:`qtn.cli.reference`), or why there is none."""
+    return reference_state(spec, circuit, qubits, CHECK_MAX_QUBITS)
 
 
-def _compare(ours: Sequence[complex], ref: Sequence[complex], dtype: str) -> dict[str, Any]:
+def _compare(ours: Sequence[complex], ref: Sequence[complex], dtype: str, reference: Reference,
+             align: bool = False) -> dict[str, Any]:
     atol, rtol = CHECK_TOLERANCE[dtype]
     ours, ref = np.asarray(ours, dtype=complex), np.asarray(ref, dtype=complex)
+    if align and reference.up_to_global_phase:
+        ours = align_phase(ours, ref)
     err = np.abs(ours - ref)
-    return {"reference": "cirq.final_state_vector (complex128)",
+    return {"reference": reference.name,
             "max_abs_error": float(err.max(initial=0.0)), "atol": atol, "rtol": rtol,
             "passed": bool(np.all(err <= atol + rtol * np.abs(ref)))}
 
 
-def _check_amplitudes(circuit, qubits, bits, amps, dtype: str) -> dict[str, Any]:
-    state = _reference_state(circuit, qubits)
-    if isinstance(state, str):
-        return {"skipped": state}
-    return _compare(amps, state[bits], dtype)
+def _check_amplitudes(spec: str, circuit, qubits, bits, amps, dtype: str) -> dict[str, Any]:
+    ref = _reference_state(spec, circuit, qubits)
+    if isinstance(ref, str):
+        return {"skipped": ref}
+    return _compare(amps, ref.state[bits], dtype, ref, align=True)
 
 
 def _check_line(check: dict[str, Any]) -> str:
     if "skipped" in check:
-        return f"check against Cirq {check['skipped']}"
+        return f"check {check['skipped']}"
     verdict = "ok" if check["passed"] else "FAILED"
     return (f"check against {check['reference']}: max |difference| {check['max_abs_error']:.3g} "
             f"(tolerance {check['atol']:g} + {check['rtol']:g}*|ref|): {verdict}")
@@ -180,7 +190,7 @@ def _check_line(check: dict[str, Any]) -> str:
 
 def _raise_if_failed(check: dict[str, Any] | None) -> None:
     if check is not None and check.get("passed") is False:
-        raise CliError(f"--check failed: qtn differs from Cirq by up to {check['max_abs_error']:.3g}")
+        raise CliError(f"--check failed: qtn differs from {check['reference']} by up to {check['max_abs_error']:.3g}")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -191,7 +201,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         extra["noise"] = cirq.ConstantQubitNoiseModel(cirq.depolarize(args.noise))
     with _api_call(args, "sample", "sample", **extra) as sample:
         if not circuit.has_measurements():
-            qubits = sorted(circuit.all_qubits())
+            qubits = circuit_qubits(circuit)
             circuit = circuit + cirq.Circuit(cirq.measure(*qubits, key="m"))
             _note(f"the circuit has no measurements; measuring all {len(qubits)} qubits under key 'm'")
         t0 = time.perf_counter()
@@ -218,7 +228,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_expect(args: argparse.Namespace) -> int:
     """``qtn expect``: expectation values of Pauli sums."""
     circuit = unitary_part(load_circuit(args.circuit), "expect")
-    qubits = sorted(circuit.all_qubits())
+    qubits = circuit_qubits(circuit)
     observables = [parse_pauli_sum(o, qubits) for o in args.observable]
     with _api_call(args, "expectation", "expect") as expectation:
         t0 = time.perf_counter()
@@ -226,9 +236,9 @@ def cmd_expect(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - t0
     check = None
     if args.check:
-        state = _reference_state(circuit, qubits)
-        check = {"skipped": state} if isinstance(state, str) else _compare(
-            values, [_expectation_of(o, state, qubits) for o in observables], args.dtype)
+        ref = _reference_state(args.circuit, circuit, qubits)
+        check = {"skipped": ref} if isinstance(ref, str) else _compare(
+            values, [_expectation_of(o, ref.state, qubits) for o in observables], args.dtype, ref)
     doc: dict[str, Any] = {
         "circuit": args.circuit, "qubits": [str(q) for q in qubits], "seconds": seconds,
         "expectations": [{"observable": o, **json_complex(v)} for o, v in zip(args.observable, values)],
