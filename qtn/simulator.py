@@ -30,10 +30,13 @@ class Simulator(
     ``simulate_expectation_values`` or ``simulate`` on ``qsimcirq.QSimSimulator``,
     ``cirq.Simulator`` or (with noise) ``cirq.DensityMatrixSimulator``. Samples are
     exact (see :mod:`qtn.sampling`) and expectation values contract only each
-    observable's lightcone, so both work far past 40 qubits; so do amplitudes.
-    ``simulate`` builds the full state vector, so it is refused past
-    ``qtn.api.MAX_STATE_VECTOR_QUBITS`` qubits or the memory budget. Amplitudes and
-    final states of noisy circuits are refused: a mixed state has neither.
+    observable's lightcone (also after each moment: qsimcirq's
+    ``simulate_moment_expectation_values``), so both work far past 40 qubits; so do
+    amplitudes. ``simulate`` builds the full state vector, so it is refused past
+    ``qtn.contraction.MAX_STATE_VECTOR_QUBITS`` qubits or the memory budget. As in
+    Cirq, ``simulate`` and ``compute_amplitudes`` of a circuit with noise or
+    measurements give one trajectory drawn with ``seed`` (:mod:`qtn.trajectories`),
+    while ``run``, ``sample`` and expectation values stay exact.
 
     Args:
         seed: randomness of ``run``/``sample``: an int, a ``np.random.RandomState`` or
