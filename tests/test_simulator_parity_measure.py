@@ -174,3 +174,28 @@ def test_errors_as_cirq_words_them():
                      lambda: qtn.Simulator().run(symbolic, param_resolver=resolver),
                      lambda: qtn.Simulator().compute_amplitudes(symbolic[:1], [0], param_resolver=resolver)):
             assert _cirq_error(call).startswith(words.split(" Ops:")[0])
+
+
+def test_run_with_a_list_invert_mask_and_mid_circuit_measurements():
+    # cirq 1.7 keeps invert_mask=[True] as a list (an unhashable gate); deferring it used to crash
+    q = QUBITS["grid"]
+    circuit = measured_circuits(q)["mid"] + cirq.Circuit(cirq.measure(*q, key="z", invert_mask=[False, True]))
+    ours = qtn.Simulator(seed=4).run(circuit, repetitions=600)
+    ref = cirq.Simulator(seed=4).run(circuit, repetitions=600)
+    for key in ("x", "y", "z"):
+        assert _two_sample_pvalue([tuple(r) for r in ours.records[key].reshape(600, -1)],
+                                  [tuple(r) for r in ref.records[key].reshape(600, -1)]) > ALPHA
+
+
+def test_simulate_applies_a_confusion_map_then_the_invert_mask():
+    a, b = cirq.LineQubit.range(2)
+    confusion = {(0,): np.array([[0.7, 0.3], [0.1, 0.9]])}
+    gate = cirq.MeasurementGate(2, key="m", invert_mask=(True, False), confusion_map=confusion)
+    circuit = cirq.Circuit(cirq.ry(1.2)(a), cirq.X(b), gate.on(a, b))
+    ref = [_outcome(cirq.Simulator(seed=s).simulate(circuit).measurements) for s in range(400)]
+    results = qtn.Simulator(seed=9).simulate_sweep(circuit, [cirq.ParamResolver({})] * 300)
+    got = [_outcome(r.measurements) for r in results]
+    assert _two_sample_pvalue(got, ref) > ALPHA
+    for r in results:  # the state collapses to the measured bits, not the confused record
+        assert abs(r.final_state_vector[0b01]) == pytest.approx(1, abs=1e-6) or \
+            abs(r.final_state_vector[0b11]) == pytest.approx(1, abs=1e-6)
