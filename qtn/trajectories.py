@@ -156,7 +156,8 @@ def _step(op: cirq.Operation, out: Trajectory, tracker: "LightconeState | Vector
         k = 0 if len(unitaries) == 1 else int(prng.choice(len(unitaries), p=_probabilities(probs)))
         out.ops.append(cirq.MatrixGate(np.asarray(unitaries[k])).on(*op.qubits))
         return
-    kraus = [np.asarray(k, dtype=np.complex128) for k in cirq.kraus(op)]
+    dim = 2 ** len(op.qubits)  # (a gate may give its Kraus operators flattened, as qsimcirq's tests do)
+    kraus = [np.asarray(k, dtype=np.complex128).reshape(dim, dim) for k in cirq.kraus(op)]
     if len(kraus) == 1 and cirq.is_unitary(kraus[0]) and not cirq.is_measurement(op):
         out.ops.append(cirq.MatrixGate(kraus[0]).on(*op.qubits))
         return
