@@ -135,7 +135,11 @@ def _atomic_ops(circuit: cirq.AbstractCircuit) -> list[cirq.Operation]:
     """The ops of a circuit with sub-circuits unrolled and anything that is neither a
     unitary, a channel, a measurement nor classically controlled decomposed."""
     def keep(op: cirq.Operation) -> bool:
-        return bool(op.classical_controls) or cirq.has_unitary(op) or cirq.has_kraus(op) or cirq.is_measurement(op)
+        if op.classical_controls or isinstance(op.gate, cirq.MeasurementGate):
+            return True
+        if cirq.is_measurement(op):  # e.g. a PauliMeasurementGate: a basis change around a MeasurementGate
+            return cirq.decompose_once(op, None) is None and cirq.has_kraus(op)
+        return cirq.has_unitary(op) or cirq.has_kraus(op)
 
     unrolled = cirq.unroll_circuit_op(cirq.Circuit(circuit), deep=True, tags_to_check=None)
     return list(cirq.decompose(list(unrolled.all_operations()), keep=keep, on_stuck_raise=None))

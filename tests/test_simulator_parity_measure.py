@@ -199,3 +199,22 @@ def test_simulate_applies_a_confusion_map_then_the_invert_mask():
     for r in results:  # the state collapses to the measured bits, not the confused record
         assert abs(r.final_state_vector[0b01]) == pytest.approx(1, abs=1e-6) or \
             abs(r.final_state_vector[0b11]) == pytest.approx(1, abs=1e-6)
+
+
+def test_pauli_measurements_in_simulate_and_expectation_values():
+    a, b = QUBITS["named"][:2]
+    circuit = cirq.Circuit(cirq.ry(0.8)(a), cirq.CNOT(a, b),
+                           cirq.measure_single_paulistring(cirq.X(a) * cirq.X(b), key="p"), cirq.H(b))
+    ref_outcomes, ref_states = _cirq_outcomes(circuit, 200, seed=50)
+    results = qtn.Simulator(seed=8, dtype=np.complex128).simulate_sweep(circuit, [cirq.ParamResolver({})] * 100)
+    outcomes = [_outcome(r.measurements) for r in results]
+    assert _two_sample_pvalue(outcomes, ref_outcomes) > ALPHA
+    for r, o in zip(results, outcomes):
+        assert abs(np.vdot(ref_states[o], r.final_state_vector)) == pytest.approx(1, abs=1e-9)
+    obs = [cirq.X(a) * cirq.Z(b), cirq.Z(a) * cirq.X(b), cirq.Y(a) * cirq.Y(b)]
+    got = qtn.Simulator(dtype=np.complex128).simulate_expectation_values(circuit, obs,
+                                                                         permit_terminal_measurements=True)
+    draws = np.array([cirq.Simulator(seed=s, dtype=np.complex128).simulate_expectation_values(
+        circuit, obs, permit_terminal_measurements=True) for s in range(300)]).real
+    spread = draws.std(axis=0, ddof=1) / np.sqrt(len(draws))
+    assert np.all(np.abs(draws.mean(axis=0) - np.real(got)) <= np.maximum(5 * spread, 1e-9))
