@@ -15,7 +15,7 @@ from .expectation import as_pauli_sums, expectation_circuit, expectation_values,
 from .initial_state import as_initial_state
 from .options import RunKeywords, RunOptions, Unpack
 from .sampling import check_resumable, check_sampling, measured_circuit, run_records
-from .trajectories import LightconeState, VectorState, draw_trajectory, needs_trajectory
+from .trajectories import VectorState, draw_trajectory, needs_trajectory, tracker_for
 
 
 class Simulator(
@@ -94,8 +94,9 @@ class Simulator(
 
         A circuit with noise, measurements or classical control gives the amplitudes
         of one trajectory (drawn with the simulator's seed, as ``cirq.Simulator``
-        does); its branch probabilities come from doubled networks of lightcones,
-        so this works past state-vector sizes.
+        does); its branch probabilities come from the state vector of a small
+        circuit, and from doubled networks of lightcones past
+        ``qtn.trajectories.VECTOR_QUBITS`` qubits, so this works past state-vector sizes.
         """
         bitstrings = bitstring_list(bitstrings)
         qubit_order = normalize_qubit_order(qubit_order)
@@ -103,7 +104,7 @@ class Simulator(
             circuit = self._noisy(program, resolver)
             qubits = resolve_qubit_order(circuit, qubit_order)
             if needs_trajectory(circuit):
-                trajectory = draw_trajectory(circuit, LightconeState(qubits, None, self._opts), self._prng)
+                trajectory = draw_trajectory(circuit, tracker_for(qubits, None, self._opts), self._prng)
                 cc = compile_ops(trajectory.ops, qubits, self._opts.dtype, channels=False)
             else:
                 cc = compile_circuit(circuit, qubits, None, self._opts.dtype)
@@ -132,10 +133,15 @@ class Simulator(
             initial = as_initial_state(initial_state, qubits)
             measurements: dict[str, np.ndarray] = {}
             if needs_trajectory(circuit):
-                tracker = VectorState(qubits, initial, self._opts)
+                tracker = tracker_for(qubits, initial, self._opts)
                 trajectory = draw_trajectory(circuit, tracker, self._prng)
-                vector = tracker.state(trajectory.ops)
                 measurements = trajectory.measurements()
+                if isinstance(tracker, VectorState):
+                    vector = tracker.state(trajectory.ops)
+                else:
+                    cc = compile_ops(trajectory.ops, qubits, self._opts.dtype, channels=False)
+                    vector = state_vector_of(cc, self._opts, initial)
+                    vector = vector / np.linalg.norm(vector)
             else:
                 vector = state_vector_of(compile_circuit(circuit, qubits, None, self._opts.dtype), self._opts,
                                          initial)

@@ -100,13 +100,18 @@ def test_noise_model_trajectories_and_seeded_repeats():
 
 
 @pytest.mark.parametrize("name", ["amplitude_damp", "kraus_channel", "depolarize_2q"])
-def test_compute_amplitudes_draws_the_trajectory_simulate_draws(name):
-    # the lightcone networks (amplitudes) and the state vector (simulate) give the same
-    # branch probabilities, so one seed draws one trajectory through either
+def test_lightcone_and_vector_trajectories_draw_alike(name, monkeypatch):
+    # branch probabilities from lightcone networks (past VECTOR_QUBITS, forced here) and
+    # from the state vector are the same, so one seed draws one trajectory through either
     q = QUBITS["named"]
     circuit = noisy_circuit(q, channels(q)[name])
-    for seed in range(4):
-        vector = qtn.Simulator(seed=seed, dtype=np.complex128).simulate(circuit, qubit_order=q).final_state_vector
+    seeds = range(4)
+    vectors = [qtn.Simulator(seed=s, dtype=np.complex128).simulate(circuit, qubit_order=q).final_state_vector
+               for s in seeds]
+    monkeypatch.setattr(qtn.trajectories, "VECTOR_QUBITS", 0)
+    for seed, vector in zip(seeds, vectors):
+        sim = qtn.Simulator(seed=seed, dtype=np.complex128)
+        np.testing.assert_allclose(sim.simulate(circuit, qubit_order=q).final_state_vector, vector, atol=1e-9)
         amps = qtn.Simulator(seed=seed, dtype=np.complex128).compute_amplitudes(circuit, range(8), qubit_order=q)
         np.testing.assert_allclose(amps, vector, atol=1e-9)
 
