@@ -258,3 +258,34 @@ def test_product_state_must_name_every_qubit():
     extra = cirq.KET_ONE(q[0]) * cirq.KET_ONE(q[1]) * cirq.KET_ONE(q[2]) * cirq.KET_ONE(cirq.GridQubit(5, 5))
     with pytest.raises(ValueError, match="not simulated"):
         qtn.Simulator().simulate(_circuit(q), initial_state=extra)
+
+
+def test_noisy_sweep_draws_trajectories_per_point():
+    q = QUBITS["line"]
+    t = sympy.Symbol("t")  # (Cirq's channels take no symbols: the sweep turns a gate before them)
+    circuit = cirq.Circuit(cirq.rx(t)(q[0])) + noisy_circuit(q, [cirq.amplitude_damp(0.5)(q[0]),
+                                                                 cirq.depolarize(0.1)(q[2])])
+    points = [0.4, 2.5]
+    sweep = cirq.Points("t", points * 120)  # 120 trajectories at each point
+    results = qtn.Simulator(seed=21, dtype=np.complex128).simulate_sweep(circuit, sweep, qubit_order=q)
+    dm = cirq.DensityMatrixSimulator(dtype=np.complex128)
+    for k, g in enumerate(points):
+        assert all(r.params["t"] == g for r in results[k::2])
+        rho = dm.simulate(circuit, {"t": g}, qubit_order=q).final_density_matrix
+        assert_trajectories_converge(np.array([r.final_state_vector for r in results[k::2]]), rho)
+
+
+def test_initial_states_match_qsimcirq():
+    qsimcirq = pytest.importorskip("qsimcirq")
+    q = QUBITS["grid"]
+    circuit = _circuit(q)
+    v = _initial_states(q)["complex64"]  # qsimcirq takes complex64 vectors only
+    for initial in (6, v):
+        ours = qtn.Simulator().simulate(circuit, qubit_order=q, initial_state=initial).final_state_vector
+        theirs = qsimcirq.QSimSimulator().simulate(circuit, qubit_order=q, initial_state=initial).final_state_vector
+        np.testing.assert_allclose(ours, theirs, atol=2e-5)
+        obs = [cirq.Z(q[0]) * cirq.X(q[2]), cirq.Y(q[1])]
+        ours = qtn.Simulator().simulate_expectation_values(circuit, obs, qubit_order=q, initial_state=initial)
+        theirs = qsimcirq.QSimSimulator().simulate_expectation_values(circuit, obs, qubit_order=q,
+                                                                     initial_state=initial)
+        np.testing.assert_allclose(ours, theirs, atol=2e-5)
