@@ -118,7 +118,8 @@ def plan(
         **options: run options as for :func:`amplitudes` (``executor`` included: one
             slice's peak memory must fit a worker's share), except ``checkpoint``.
 
-    Symbols need not be resolved: they are set to 0 for planning (see
+    Symbols need not be resolved: those left open get generic (seeded) values for
+    planning, so the plan is the one a run at almost any value uses (see
     :func:`qtn.contraction.structure_resolver`).
 
     Returns:

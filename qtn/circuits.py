@@ -12,6 +12,17 @@ import numpy as np
 
 
 
+def normalize_qubit_order(qubit_order: Any) -> Any:
+    """``qubit_order`` read once: a ``cirq.QubitOrder`` as is, any other iterable as a
+    tuple (an iterator such as ``reversed([a, b])`` is consumed here, once per call,
+    so every later use sees the same qubits)."""
+    if qubit_order is None or isinstance(qubit_order, cirq.QubitOrder):
+        return qubit_order
+    if isinstance(qubit_order, (str, bytes)) or not isinstance(qubit_order, Iterable):
+        return qubit_order  # resolve_qubit_order names the bad value
+    return tuple(qubit_order)
+
+
 def resolve_qubit_order(circuit: cirq.AbstractCircuit, qubit_order: Any = None) -> list[cirq.Qid]:
     """The qubits of ``circuit`` in result order (Cirq's rules; default: sorted).
 
@@ -51,11 +62,39 @@ def resolve_circuit(circuit: Any, resolver: "cirq.ParamResolverOrSimilarType" = 
     if resolver is not None:
         circuit = cirq.resolve_parameters(circuit, resolver)
     if cirq.is_parameterized(circuit):
+        # Cirq's words (cirq.sim.simulator.check_all_resolved), then which symbols
+        unresolved = [op for moment in circuit for op in moment if cirq.is_parameterized(op)]
         names = sorted(cirq.parameter_names(circuit))
         raise ValueError(
-            f"circuit has unresolved symbol(s) {', '.join(names)}; pass param_resolver= with a value for each"
+            f"Circuit contains ops whose symbols were not specified in parameter sweep. Ops: {unresolved} "
+            f"(unresolved symbol(s) {', '.join(names)}; pass param_resolver= with a number for each)"
         )
-    return circuit
+    return _tuple_masks(circuit)
+
+
+def _tuple_masks(circuit: cirq.AbstractCircuit) -> cirq.AbstractCircuit:
+    """The circuit with every measurement's ``invert_mask`` a tuple: cirq 1.7 keeps a
+    list as given, which makes the gate unhashable (and measurement deferral fail)."""
+    def listed(op: cirq.Operation) -> bool:
+        return isinstance(op.gate, cirq.MeasurementGate) and not isinstance(op.gate.invert_mask, tuple)
+
+    def fix(op: cirq.Operation) -> cirq.Operation:
+        if not listed(op):
+            return op
+        gate = op.gate
+        return cirq.MeasurementGate(
+            gate.num_qubits(), gate.mkey, tuple(gate.invert_mask), cirq.qid_shape(gate), gate.confusion_map
+        ).on(*op.qubits).with_tags(*op.tags)
+
+    def any_listed(c: cirq.AbstractCircuit) -> bool:
+        for op in c.all_operations():
+            if listed(op) or (isinstance(op.untagged, cirq.CircuitOperation) and any_listed(op.untagged.circuit)):
+                return True
+        return False
+
+    if not any_listed(circuit):
+        return circuit
+    return cirq.map_operations(circuit, lambda op, _: fix(op), deep=True)
 
 
 def as_noise_model(noise: Any) -> cirq.NoiseModel:
@@ -88,6 +127,38 @@ def apply_noise(circuit: cirq.AbstractCircuit, noise: Any) -> cirq.AbstractCircu
     if model is cirq.NO_NOISE or not len(circuit):
         return circuit
     return cirq.Circuit(model.noisy_moments(circuit, sorted(circuit.all_qubits())))
+
+
+def dephased_measurements(circuit: cirq.AbstractCircuit) -> tuple[list[cirq.Operation], list[cirq.Qid]]:
+    """The circuit's operations with every measurement replaced by complete dephasing of
+    its qubits in the computational basis: the exact average over measurement outcomes
+    (what expectation values of a measured circuit mean in qtn, terminal and
+    mid-circuit measurements alike).
+
+    Classical control, sub-circuits and measurements other than ``MeasurementGate``
+    first go through :func:`defer_to_terminal` (the ancillas it adds hold the outcomes,
+    so tracing them dephases the measured qubits); otherwise each measurement is
+    dephased where it stands.
+
+    Returns:
+        The operations in order, and the ancilla qubits a deferral added (sorted).
+    """
+    ops = list(circuit.all_operations())
+    ancillas: list[cirq.Qid] = []
+    if any(op.classical_controls or isinstance(op.untagged, cirq.CircuitOperation)
+           or (cirq.is_measurement(op) and not isinstance(op.gate, cirq.MeasurementGate)) for op in ops):
+        ops, ancillas = defer_to_terminal(circuit)
+    out: list[cirq.Operation] = []
+    for op in ops:
+        if isinstance(op.gate, cirq.MeasurementGate):
+            out += [DEPHASE.on(q) for q in op.qubits]
+        else:
+            out.append(op)
+    return out, ancillas
+
+
+#: Complete dephasing of a qubit: Kraus operators |0><0| and |1><1|.
+DEPHASE = cirq.phase_damp(1.0)
 
 
 def defer_to_terminal(circuit: cirq.AbstractCircuit) -> tuple[list[cirq.Operation], list[cirq.Qid]]:

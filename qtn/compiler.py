@@ -31,6 +31,30 @@ class GateTensor:
     qubits: tuple[cirq.Qid, ...]
     data: np.ndarray
     diagonal: bool
+    trace_preserving: bool = True
+
+
+class BranchGate(cirq.Gate):
+    """One Kraus operator of a channel (or a measurement's projector), as a quantum
+    trajectory draws it: a linear map that need not be unitary, so it is compiled as
+    a gate that does not preserve the trace (it never cancels in a lightcone).
+
+    Args:
+        matrix: the ``2**n x 2**n`` operator, scaled as the trajectory needs it.
+    """
+
+    def __init__(self, matrix: np.ndarray) -> None:
+        self.matrix = np.asarray(matrix, dtype=np.complex128)
+        self._n = int(self.matrix.shape[0]).bit_length() - 1
+
+    def _num_qubits_(self) -> int:
+        return self._n
+
+    def _has_unitary_(self) -> bool:
+        return False
+
+    def _circuit_diagram_info_(self, args: Any) -> tuple[str, ...]:
+        return ("K",) * self._n
 
 
 @dataclass(frozen=True)
@@ -82,6 +106,12 @@ def op_tensors(
             f"operation {op} is a measurement; amplitudes and state vectors need a unitary circuit "
             "(remove it, e.g. with cirq.drop_terminal_measurements, or sample instead)"
         )
+    if isinstance(op.gate, BranchGate):
+        m = op.gate.matrix
+        d = np.diagonal(m)
+        if np.array_equal(m, np.diag(d)):
+            return [GateTensor(tuple(op.qubits), d.reshape((2,) * len(op.qubits)), True, False)]
+        return [GateTensor(tuple(op.qubits), m.reshape((2,) * (2 * len(op.qubits))), False, False)]
     u = cirq.unitary(op, None)
     if u is not None:
         n = len(op.qubits)
@@ -256,6 +286,7 @@ def _template(op: cirq.Operation, dtype: np.dtype, channels: bool) -> tuple[tupl
             tp = tp and t.trace_preserving
             pieces.append(Piece(r, DIAGONAL_CHANNEL if t.diagonal else CHANNEL, data, None))
         else:
+            tp = tp and t.trace_preserving
             pieces.append(Piece(r, DIAGONAL if t.diagonal else UNITARY, data, data.conj()))
     return tuple(pieces), tp, phase
 

@@ -67,6 +67,18 @@ def bitstring_list(bitstrings: Any) -> list[Any]:
     return list(bitstrings)
 
 
+def batch_positions(bits: Sequence[tuple[int, ...]]) -> list[int] | None:
+    """The positions :func:`amplitudes_of` leaves open to contract a batch of bitstrings
+    (parsed) in one network, or None where it contracts one network per bitstring
+    (what ``qtn plan``/``qtn amplitude`` ask for to report the plan that runs)."""
+    if len(bits) < 2:
+        return None
+    varying = [p for p in range(len(bits[0])) if len({b[p] for b in bits}) > 1]
+    if len(varying) <= MAX_BATCH_OPEN_QUBITS and 2 ** len(varying) <= 4 * len(bits):
+        return varying
+    return None
+
+
 def amplitudes_of(cc: CompiledCircuit, bitstrings: Sequence[Any], opts: RunOptions) -> np.ndarray:
     """Amplitudes ``<b|C|0...0>`` of a compiled circuit, batched where it pays."""
     n = len(cc.qubits)
@@ -74,8 +86,8 @@ def amplitudes_of(cc: CompiledCircuit, bitstrings: Sequence[Any], opts: RunOptio
     out = np.empty(len(bits), dtype=opts.dtype)
     if not bits:
         return out
-    varying = [p for p in range(n) if len({b[p] for b in bits}) > 1]
-    if len(bits) > 1 and len(varying) <= MAX_BATCH_OPEN_QUBITS and 2 ** len(varying) <= 4 * len(bits):
+    varying = batch_positions(bits)
+    if varying is not None:
         tensor, _ = plan_and_contract(open_network(cc, varying, bits[0]), opts)
         for j, b in enumerate(bits):
             out[j] = tensor[tuple(b[p] for p in varying)]
@@ -101,13 +113,27 @@ def state_vector_of(cc: CompiledCircuit, opts: RunOptions, initial: Sequence[int
     return tensor.reshape(2**n)
 
 
+#: Seed of the generic symbol values plans are found with (the same in every process).
+GENERIC_SEED = 20240611
+
+
 def structure_resolver(circuit: cirq.AbstractCircuit, param_resolver: Any) -> Any:
-    """``param_resolver``, or every symbol at 0 where none is given: a plan depends only
-    on the circuit's structure (a symbol that makes a gate the identity or diagonal at
-    0 may give a structure that differs from the one at another value)."""
-    if param_resolver is None and isinstance(circuit, cirq.AbstractCircuit) and cirq.is_parameterized(circuit):
-        return {name: 0.0 for name in cirq.parameter_names(circuit)}
-    return param_resolver
+    """``param_resolver`` with every symbol it leaves open set to a generic value.
+
+    A plan depends only on the circuit's structure, but a special value changes it: at
+    0, ``FSimGate(theta=t)`` is diagonal and ``X**t`` the identity, and the plan of
+    that structure is not the one a run at another value uses. Values drawn from a
+    seeded generator (uniform in (0.1, 0.9), the same every call) give the structure
+    of almost every value, so the plan reported is the plan a run uses.
+    """
+    if not isinstance(circuit, cirq.AbstractCircuit) or not cirq.is_parameterized(circuit):
+        return param_resolver
+    given = cirq.ParamResolver(param_resolver)
+    names = sorted(cirq.parameter_names(cirq.resolve_parameters(circuit, given)))
+    if not names:
+        return param_resolver
+    values = np.random.default_rng(GENERIC_SEED).uniform(0.1, 0.9, size=len(names))
+    return cirq.ParamResolver({**given.param_dict, **dict(zip(names, map(float, values)))})
 
 
 def plan_of(cc: CompiledCircuit, open_positions: Sequence[int], opts: RunOptions) -> Plan:
@@ -145,7 +171,7 @@ class Contraction:
 
     @property
     def plan(self) -> Plan:
-        """The plan of one amplitude (symbols at 0 where the circuit has any), found once."""
+        """The plan of one amplitude (symbols at generic values, see :func:`structure_resolver`), found once."""
         if self._plan is None:
             cc = self._compiled(structure_resolver(self.circuit, None))
             self._plan = plan_of(cc, (), self.options)

@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .compiler import BASIS, DIAGONAL, DIAGONAL_CHANNEL, UNITARY, CompiledCircuit, wire_walk
+from .initial_state import InitialState
 from .network import Network
 
 
@@ -42,7 +43,7 @@ class Ends:
 
 
 def doubled_network(
-    cc: CompiledCircuit, op_indices: Sequence[int], ends: Ends, initial: Sequence[int] | None = None
+    cc: CompiledCircuit, op_indices: Sequence[int], ends: Ends, initial: InitialState | None = None
 ) -> Network:
     """The network ``tr(E rho)`` of the ops ``op_indices`` acting on ``|initial>`` (default ``|0...0>``).
 
@@ -53,13 +54,19 @@ def doubled_network(
     operators, fixed = ends.operators, ends.fixed
     dtype = cc.dtype
     region = sorted({p for i in op_indices for p in cc.ops[i].positions} | ends.positions())
+    if initial is not None:
+        region = initial.widen(region)
     basis = [np.asarray(v, dtype=dtype) for v in BASIS]
     arrays: list[np.ndarray] = []
     indices: list[tuple[int, ...]] = []
-    for label, p in enumerate(region):
-        v = basis[initial[p] if initial is not None else 0]
-        arrays += [v, v]
-        indices += [(label,), (~label,)]
+    start = initial or InitialState(())
+    labels = {p: k for k, p in enumerate(region)}
+    for data, ix in start.tensors(region, labels, dtype):
+        arrays.append(data)
+        indices.append(ix)
+    for data, ix in start.tensors(region, labels, dtype, conj=True):
+        arrays.append(data)
+        indices.append(tuple(~i for i in ix))
     walk, ket = wire_walk(cc, op_indices, region)
     for t, old, new in walk:
         if t.kind == DIAGONAL:

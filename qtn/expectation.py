@@ -15,10 +15,11 @@ from typing import Any, Sequence
 import cirq
 import numpy as np
 
-from .circuits import apply_noise, defer_to_terminal, resolve_circuit, resolve_qubit_order
+from .circuits import apply_noise, dephased_measurements, normalize_qubit_order, resolve_circuit, resolve_qubit_order
 from .circuit_input import as_cirq_circuit
 from .compiler import CompiledCircuit, compile_ops
 from .density import Ends, doubled_network
+from .initial_state import InitialState, as_initial_state
 from .engine import contract_components, contract_value
 from .lightcone import lightcone
 from .options import RunKeywords, RunOptions, Unpack
@@ -54,6 +55,37 @@ def as_pauli_sums(observables: Any) -> list[cirq.PauliSum]:
     return out
 
 
+#: Cirq's refusal (``cirq.SimulatesExpectationValues``, qsimcirq), word for word.
+TERMINAL_MEASUREMENTS = (
+    "Provided circuit has terminal measurements, which may skew expectation values. If this is "
+    "intentional, set permit_terminal_measurements=True."
+)
+
+
+def moment_observables(indexed_observables: Any, n_moments: int) -> list[tuple[int, list[cirq.PauliSum]]]:
+    """qsimcirq's ``indexed_observables``: ``(moment, observables)`` pairs, ascending.
+
+    A dict maps moment indices to an observable or a list of them; anything else is
+    one observable (or list) for every moment.
+
+    Raises:
+        ValueError: a moment index outside the circuit.
+        TypeError: a moment index that is not an int, an observable that is not Pauli.
+    """
+    if isinstance(indexed_observables, dict):
+        pairs = list(indexed_observables.items())
+    else:
+        pairs = [(m, indexed_observables) for m in range(n_moments)]
+    out = []
+    for m, obs in pairs:
+        if isinstance(m, (bool, np.bool_)) or not isinstance(m, numbers.Integral):
+            raise TypeError(f"indexed_observables key {m!r} is not a moment index (an int)")
+        if not 0 <= m < n_moments:
+            raise ValueError(f"indexed_observables names moment {m}; the circuit has moments 0 to {n_moments - 1}")
+        out.append((int(m), as_pauli_sums(obs)))
+    return sorted(out, key=lambda pair: pair[0])
+
+
 def expectation_circuit(
     circuit: cirq.AbstractCircuit,
     qubit_order: Any,
@@ -64,35 +96,28 @@ def expectation_circuit(
 ) -> CompiledCircuit:
     """Resolve, add noise and compile a circuit whose final state is observed.
 
-    Measurements are refused unless ``permit_terminal_measurements``; permitted, the
-    terminal ones are left out (the state just before them is observed) and any
-    mid-circuit measurement or classical control is deferred to an ancilla, which
-    gives the exact average over measurement outcomes (Cirq's simulators instead draw
-    one outcome per call and observe that branch).
+    Terminal measurements are refused unless ``permit_terminal_measurements`` (as Cirq
+    refuses them). Every measurement, terminal or mid-circuit, counts as complete
+    dephasing of its qubits (:func:`qtn.circuits.dephased_measurements`): the value is
+    the exact average over measurement outcomes, which is Cirq's value whenever
+    Cirq's is deterministic and the mean of Cirq's (which observes one drawn outcome
+    per call) otherwise.
 
     Raises:
-        ValueError: measurements without permission, unresolved symbols, an op qtn
-            cannot simulate.
+        ValueError: terminal measurements without permission, unresolved symbols, an
+            op qtn cannot simulate.
     """
     resolved = resolve_circuit(circuit, param_resolver)
     qubits = resolve_qubit_order(resolved, qubit_order)
+    if not permit_terminal_measurements and resolved.are_any_measurements_terminal():
+        raise ValueError(TERMINAL_MEASUREMENTS)
     noisy = apply_noise(resolved, noise)
-    ancillas: list[cirq.Qid] = []
-    if noisy.has_measurements():
-        if not permit_terminal_measurements:
-            raise ValueError(
-                "circuit has measurements, which would skew expectation values; pass "
-                "permit_terminal_measurements=True to observe the state before its terminal measurements"
-            )
-        ops, ancillas = defer_to_terminal(noisy)
-        ops = [op for op in ops if not isinstance(op.gate, cirq.MeasurementGate)]
-    else:
-        ops = list(noisy.all_operations())
+    ops, ancillas = dephased_measurements(noisy)
     return compile_ops(ops, list(qubits) + ancillas, dtype)
 
 
 def expectation_values(
-    cc: CompiledCircuit, observables: Sequence[cirq.PauliSum], opts, initial: Sequence[int] | None = None
+    cc: CompiledCircuit, observables: Sequence[cirq.PauliSum], opts, initial: InitialState | None = None
 ) -> np.ndarray:
     """``<psi|O|psi>`` (or ``tr(O rho)``) of each observable, coefficients included.
 
@@ -151,6 +176,7 @@ def expectation(
     param_resolver: "cirq.ParamResolverOrSimilarType" = None,
     noise: Any = None,
     permit_terminal_measurements: bool = False,
+    initial_state: Any = None,
     **options: Unpack[RunKeywords],
 ) -> np.ndarray:
     """Exact expectation values ``<psi|O|psi>`` of Pauli observables on a circuit's final state.
@@ -160,14 +186,17 @@ def expectation(
     give ``tr(O rho)`` from density-matrix networks.
 
     Args:
-        circuit: a Cirq circuit (measurements only with ``permit_terminal_measurements``).
+        circuit: a Cirq circuit (terminal measurements only with ``permit_terminal_measurements``).
         observables: a ``cirq.PauliSum`` / ``cirq.PauliString``, or a list of them.
         qubit_order: a ``cirq.QubitOrder`` or explicit list (default: sorted qubits);
             an observable may act on any qubit of it.
         param_resolver: values for the circuit's symbols.
         noise: a ``cirq.NoiseModel`` (or noise-model-like) applied to the circuit.
-        permit_terminal_measurements: observe the state before terminal measurements
-            instead of refusing a circuit that has them.
+        permit_terminal_measurements: accept terminal measurements instead of refusing
+            them (Cirq's rule); every measurement counts as complete dephasing of its
+            qubits, the exact average over its outcomes.
+        initial_state: ``None`` (``|0...0>``), an int, a state vector or a
+            ``cirq.ProductState`` over ``qubit_order`` (see :func:`qtn.initial_state.as_initial_state`).
         **options: run options as for :func:`qtn.amplitudes`.
 
     Returns:
@@ -181,5 +210,7 @@ def expectation(
     circuit, qubit_order = as_cirq_circuit(circuit, qubit_order)  # Qiskit circuits, declared order
     opts = RunOptions.from_keywords(options, entry="qtn.expectation")
     obs = as_pauli_sums(observables)
+    qubit_order = normalize_qubit_order(qubit_order)
     cc = expectation_circuit(circuit, qubit_order, param_resolver, noise, permit_terminal_measurements, opts.dtype)
-    return expectation_values(cc, obs, opts)
+    initial = as_initial_state(initial_state, resolve_qubit_order(circuit, qubit_order))
+    return expectation_values(cc, obs, opts, initial)

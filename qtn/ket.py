@@ -13,6 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .compiler import BASIS, CompiledCircuit, wire_walk
+from .initial_state import InitialState
 from .network import Network
 
 
@@ -21,7 +22,7 @@ def ket_network(
     op_indices: Sequence[int],
     fixed: Mapping[int, int],
     open_positions: Sequence[int],
-    initial: Sequence[int] | None = None,
+    initial: InitialState | None = None,
 ) -> Network:
     """The single-layer network of ``<fixed| U |initial>`` with ``open_positions`` left open.
 
@@ -32,15 +33,17 @@ def ket_network(
         raise ValueError("a circuit with noise channels has no state vector; use a doubled network")
     dtype = cc.dtype
     region = sorted({p for i in op_indices for p in cc.ops[i].positions} | set(fixed) | set(open_positions))
+    if initial is not None:
+        region = initial.widen(region)
     loose = [p for p in region if p not in fixed and p not in set(open_positions)]
     if loose:
         raise ValueError(f"qubit {cc.qubits[loose[0]]} is neither fixed nor open in a ket network")
     basis = [np.asarray(v, dtype=dtype) for v in BASIS]
     arrays: list[np.ndarray] = []
     indices: list[tuple[int, ...]] = []
-    for label, p in enumerate(region):
-        arrays.append(basis[initial[p] if initial is not None else 0])
-        indices.append((label,))
+    for data, labels in (initial or InitialState(())).tensors(region, {p: k for k, p in enumerate(region)}, dtype):
+        arrays.append(data)
+        indices.append(labels)
     walk, ket = wire_walk(cc, op_indices, region)
     for t, old, new in walk:
         arrays.append(t.data)
@@ -52,7 +55,7 @@ def ket_network(
 
 
 def open_network(cc: CompiledCircuit, open_positions: Sequence[int] = (), bits: Sequence[int] | None = None,
-                 initial: Sequence[int] | None = None) -> Network:
+                 initial: InitialState | None = None) -> Network:
     """The network of the whole circuit ``C|initial>`` (default ``|0...0>``), global
     phase included, with the qubits at ``open_positions`` left open (in that order)
     and every other qubit ``p`` closed by ``<bits[p]|`` (default 0). With no open

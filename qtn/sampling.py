@@ -485,10 +485,12 @@ def measurement_records(mc: MeasuredCircuit, bits: np.ndarray, prng: np.random.R
             new = np.minimum((u[:, None] >= cumulative).sum(axis=1), cumulative.shape[1] - 1)
             out[:, where] = (new[:, None] >> np.arange(len(where) - 1, -1, -1)) & 1
         records.setdefault(cirq.measurement_key_name(op), []).append(out)
-    shapes = {k: {a.shape[1] for a in v} for k, v in records.items()}
-    uneven = [k for k, s in shapes.items() if len(s) > 1]
-    if uneven:
-        raise ValueError(f"measurement key {uneven[0]!r} is repeated on different numbers of qubits")
+    for key, arrays in records.items():
+        first = arrays[0].shape[1]
+        other = next((a.shape[1] for a in arrays if a.shape[1] != first), None)
+        if other is not None:  # Cirq's words (cirq.ClassicalDataDictionaryStore.record_measurement)
+            raise ValueError(f"Measurement shape {(2,) * other} does not match {(2,) * first} in {key}. "
+                             f"(key {key!r} is repeated on different numbers of qubits)")
     return {k: np.stack(v, axis=1) for k, v in records.items()}
 
 

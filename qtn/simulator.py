@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Iterator, Sequence
 
 import cirq
@@ -10,12 +9,14 @@ import numpy as np
 
 from .backends.base import Backend
 from .circuit_input import as_cirq_circuit
-from .circuits import apply_noise, as_noise_model, resolve_circuit, resolve_qubit_order
-from .compiler import compile_circuit
-from .contraction import amplitudes_of, bitstring_list, parse_bitstring, state_vector_of
-from .expectation import as_pauli_sums, expectation_circuit, expectation_values
+from .circuits import apply_noise, as_noise_model, normalize_qubit_order, resolve_circuit, resolve_qubit_order
+from .compiler import compile_circuit, compile_ops
+from .contraction import amplitudes_of, bitstring_list, state_vector_of
+from .expectation import as_pauli_sums, expectation_circuit, expectation_values, moment_observables
+from .initial_state import as_initial_state
 from .options import RunKeywords, RunOptions, Unpack
 from .sampling import check_resumable, check_sampling, measured_circuit, run_records
+from .trajectories import VectorState, draw_trajectory, needs_trajectory, tracker_for
 
 
 class Simulator(
@@ -30,10 +31,13 @@ class Simulator(
     ``simulate_expectation_values`` or ``simulate`` on ``qsimcirq.QSimSimulator``,
     ``cirq.Simulator`` or (with noise) ``cirq.DensityMatrixSimulator``. Samples are
     exact (see :mod:`qtn.sampling`) and expectation values contract only each
-    observable's lightcone, so both work far past 40 qubits; so do amplitudes.
-    ``simulate`` builds the full state vector, so it is refused past
-    ``qtn.api.MAX_STATE_VECTOR_QUBITS`` qubits or the memory budget. Amplitudes and
-    final states of noisy circuits are refused: a mixed state has neither.
+    observable's lightcone (also after each moment: qsimcirq's
+    ``simulate_moment_expectation_values``), so both work far past 40 qubits; so do
+    amplitudes. ``simulate`` builds the full state vector, so it is refused past
+    ``qtn.contraction.MAX_STATE_VECTOR_QUBITS`` qubits or the memory budget. As in
+    Cirq, ``simulate`` and ``compute_amplitudes`` of a circuit with noise or
+    measurements give one trajectory drawn with ``seed`` (:mod:`qtn.trajectories`),
+    while ``run``, ``sample`` and expectation values stay exact.
 
     Args:
         seed: randomness of ``run``/``sample``: an int, a ``np.random.RandomState`` or
@@ -87,10 +91,25 @@ class Simulator(
         params: cirq.Sweepable,
         qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
     ) -> Iterator[Sequence[complex]]:
+        """Amplitudes of the final state, one list per sweep point.
+
+        A circuit with noise, measurements or classical control gives the amplitudes
+        of one trajectory (drawn with the simulator's seed, as ``cirq.Simulator``
+        does); its branch probabilities come from the state vector of a small
+        circuit, and from doubled networks of lightcones past
+        ``qtn.trajectories.VECTOR_QUBITS`` qubits, so this works past state-vector sizes.
+        """
         program, qubit_order = as_cirq_circuit(program, qubit_order)  # Qiskit circuits
         bitstrings = bitstring_list(bitstrings)
+        qubit_order = normalize_qubit_order(qubit_order)
         for resolver in cirq.to_resolvers(params):
-            cc = compile_circuit(self._noisy(program, resolver), qubit_order, None, self._opts.dtype)
+            circuit = self._noisy(program, resolver)
+            qubits = resolve_qubit_order(circuit, qubit_order)
+            if needs_trajectory(circuit):
+                trajectory = draw_trajectory(circuit, tracker_for(qubits, None, self._opts), self._prng)
+                cc = compile_ops(trajectory.ops, qubits, self._opts.dtype, channels=False)
+            else:
+                cc = compile_circuit(circuit, qubits, None, self._opts.dtype)
             yield list(amplitudes_of(cc, bitstrings, self._opts))
 
     def simulate_sweep_iter(
@@ -100,15 +119,40 @@ class Simulator(
         qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
         initial_state: Any = None,
     ) -> Iterator[cirq.StateVectorTrialResult]:
+        """The final state vector per sweep point, as ``cirq.Simulator.simulate_sweep_iter``.
+
+        ``initial_state`` is ``None`` (``|0...0>``), an int, a state vector (``2**n``
+        amplitudes of any float or complex dtype) or a ``cirq.ProductState``, over
+        ``qubit_order``. A circuit with noise, measurements or classical control
+        gives one trajectory drawn with the simulator's seed: each channel applies
+        one Kraus operator, each measurement collapses its qubits and fills
+        ``result.measurements`` (each key's last record, as Cirq keeps it).
+        """
         program, qubit_order = as_cirq_circuit(program, qubit_order)  # Qiskit circuits
+        qubit_order = normalize_qubit_order(qubit_order)
         for resolver in cirq.to_resolvers(params):
-            cc = compile_circuit(self._noisy(program, resolver), qubit_order, None, self._opts.dtype)
-            initial = _initial_bits(initial_state, len(cc.qubits))
-            vector = state_vector_of(cc, self._opts, initial)
+            circuit = self._noisy(program, resolver)
+            qubits = resolve_qubit_order(circuit, qubit_order)
+            initial = as_initial_state(initial_state, qubits)
+            measurements: dict[str, np.ndarray] = {}
+            if needs_trajectory(circuit):
+                tracker = tracker_for(qubits, initial, self._opts)
+                trajectory = draw_trajectory(circuit, tracker, self._prng)
+                measurements = trajectory.measurements()
+                if isinstance(tracker, VectorState):
+                    vector = tracker.state(trajectory.ops)
+                else:
+                    cc = compile_ops(trajectory.ops, qubits, self._opts.dtype, channels=False)
+                    vector = state_vector_of(cc, self._opts, initial)
+                    vector = vector / np.linalg.norm(vector)
+            else:
+                vector = state_vector_of(compile_circuit(circuit, qubits, None, self._opts.dtype), self._opts,
+                                         initial)
             state = cirq.StateVectorSimulationState(
-                qubits=list(cc.qubits), initial_state=vector, dtype=self._opts.dtype.type
+                qubits=list(qubits), initial_state=vector, dtype=self._opts.dtype.type
             )
-            yield cirq.StateVectorTrialResult(params=resolver, measurements={}, final_simulator_state=state)
+            yield cirq.StateVectorTrialResult(params=resolver, measurements=measurements,
+                                              final_simulator_state=state)
 
     def run_sweep_iter(self, program: Any, params: cirq.Sweepable, repetitions: int = 1
                        ) -> Iterator[cirq.Result]:
@@ -132,34 +176,76 @@ class Simulator(
         initial_state: Any = None,
         permit_terminal_measurements: bool = False,
     ) -> Iterator[list[complex]]:
-        """Exact ``<psi|O|psi>`` per observable and sweep point, coefficients included.
+        """Exact ``<psi|O|psi>`` (``tr(O rho)`` with noise) per observable and sweep point.
 
-        Values are complex (as qsimcirq returns them). ``initial_state`` is an int, a
-        computational basis state over ``qubit_order``, or ``None`` for ``|0...0>``.
-        See :func:`qtn.expectation`.
+        Values are complex (as qsimcirq returns them), coefficients included.
+        ``initial_state`` as for :meth:`simulate_sweep_iter`. Terminal measurements
+        are refused unless ``permit_terminal_measurements`` (Cirq's rule and words);
+        every measurement counts as complete dephasing of its qubits, the exact
+        average over its outcomes (see :func:`qtn.expectation`).
         """
         program, qubit_order = as_cirq_circuit(program, qubit_order)  # Qiskit circuits
         obs = as_pauli_sums(observables)
+        qubit_order = normalize_qubit_order(qubit_order)
         for resolver in cirq.to_resolvers(params):
             cc = expectation_circuit(program, qubit_order, resolver, self._noise, permit_terminal_measurements,
                                      self._opts.dtype)
-            n_circuit = len(resolve_qubit_order(program, qubit_order))
-            initial = _initial_bits(initial_state, n_circuit)
-            if initial is not None:
-                initial = tuple(initial) + (0,) * (len(cc.qubits) - n_circuit)  # deferral ancillas start in 0
+            initial = as_initial_state(initial_state, resolve_qubit_order(program, qubit_order))
             yield [complex(v) for v in expectation_values(cc, obs, self._opts, initial)]
+
+    def simulate_moment_expectation_values(
+        self,
+        program: cirq.AbstractCircuit,
+        indexed_observables: Any,
+        param_resolver: "cirq.ParamResolverOrSimilarType" = None,
+        qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
+        initial_state: Any = None,
+    ) -> list[list[complex]]:
+        """Expectation values after moments of a circuit, as qsimcirq's method of that name.
+
+        Args:
+            program: the circuit.
+            indexed_observables: a dict from moment index to an observable or a list
+                of them, evaluated after that moment; or one observable (or list) to
+                evaluate after every moment.
+            param_resolver: values for the circuit's symbols.
+            qubit_order: as for :meth:`simulate`.
+            initial_state: as for :meth:`simulate`.
+
+        Returns:
+            One list per moment index (ascending), value ``n`` for observable ``n``.
+            Each prefix is contracted over its observables' lightcones only, so this
+            scales past state-vector sizes. A noise model adds its channels to each
+            prefix as to the whole circuit; measurements count as dephasing.
+        """
+        return self.simulate_moment_expectation_values_sweep(
+            program, indexed_observables, cirq.ParamResolver(param_resolver), qubit_order, initial_state)[0]
+
+    def simulate_moment_expectation_values_sweep(
+        self,
+        program: cirq.AbstractCircuit,
+        indexed_observables: Any,
+        params: cirq.Sweepable = None,
+        qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
+        initial_state: Any = None,
+    ) -> list[list[list[complex]]]:
+        """:meth:`simulate_moment_expectation_values` for every point of a sweep (one list each)."""
+        program, qubit_order = as_cirq_circuit(program, qubit_order)  # Qiskit circuits
+        if not isinstance(program, cirq.AbstractCircuit):
+            raise TypeError(f"expected a cirq.Circuit, got {type(program).__name__}")
+        moments = moment_observables(indexed_observables, len(program))
+        qubit_order = normalize_qubit_order(qubit_order)
+        initial = as_initial_state(initial_state, resolve_qubit_order(program, qubit_order))
+        out = []
+        for resolver in cirq.to_resolvers(params):
+            values = []
+            for m, obs in moments:
+                cc = expectation_circuit(program[: m + 1], qubit_order, resolver, self._noise, True,
+                                         self._opts.dtype)
+                values.append([complex(v) for v in expectation_values(cc, obs, self._opts, initial)])
+            out.append(values)
+        return out
 
     def _noisy(self, program: cirq.AbstractCircuit, resolver: cirq.ParamResolver) -> cirq.AbstractCircuit:
         """The resolved circuit with the simulator's noise model applied (unchanged without one)."""
         return apply_noise(resolve_circuit(program, resolver), self._noise)
-
-
-def _initial_bits(initial_state: Any, n: int) -> tuple[int, ...] | None:
-    """Bits of an int initial state (a computational basis state), or None for ``|0...0>``."""
-    if initial_state is None:
-        return None
-    if not isinstance(initial_state, numbers.Integral) or isinstance(initial_state, bool):
-        raise TypeError(
-            f"initial_state must be an int (a computational basis state), not {type(initial_state).__name__}"
-        )
-    return parse_bitstring(initial_state, n)

@@ -131,17 +131,13 @@ def test_bit_flipped_ghz_on_30_qubits():
     assert stats.binomtest(int(bits[:, 0].sum()), 300).pvalue > ALPHA
 
 
-def test_amplitudes_and_final_states_of_noisy_circuits_are_refused():
+def test_amplitudes_of_noisy_circuits_are_refused_and_pure_samplers_refuse_noise():
+    # (qtn.Simulator's simulate / compute_amplitudes draw a trajectory: test_simulator_parity.py)
     circuit = noisy_circuit(CHANNELS["depolarize"])
     with pytest.raises(ValueError, match="noise channel"):
         qtn.amplitudes(circuit, [0])
     with pytest.raises(ValueError, match="noise channel"):
-        qtn.Simulator().simulate(circuit)
-    noisy_sim = qtn.Simulator(noise=cirq.depolarize(0.1))
-    with pytest.raises(ValueError, match="noise channel"):
-        noisy_sim.compute_amplitudes(noisy_circuit([]), [0])
-    with pytest.raises(ValueError, match="noise channel"):
-        noisy_sim.simulate(noisy_circuit([]))
+        qtn.state_vector(circuit)
     with pytest.raises(ValueError, match="no state vector"):
         qtn.Simulator(sampling="state_vector").run(circuit + cirq.Circuit(cirq.measure(q[0])))
     with pytest.raises(ValueError, match="pure circuit"):

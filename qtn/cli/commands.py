@@ -23,6 +23,7 @@ from ..circuit_input import as_cirq_circuit
 from ..io import SUFFIXES, read_circuit
 from .reference import Reference, align_phase, reference_state
 from .report import emit, fmt_complex, gemm_table, json_complex, plan_dict, plan_line, plot_plan
+from ..contraction import batch_positions, parse_bitstring as bits_of
 from ..options import RunKeywords
 from .values import CliError, UsageError, open_executor, parse_bitstring, parse_pauli_sum
 
@@ -131,9 +132,10 @@ def cmd_amplitude(args: argparse.Namespace) -> int:
     n = len(qubits)
     bits = [parse_bitstring(b, n) for b in args.bitstring]
     with _api_call(args, "amplitudes", "amplitude") as amplitudes:
-        # the plan of one amplitude, which amplitudes() then finds in the plan cache (a
-        # batch of bitstrings differing in few qubits runs as one open-leg network instead)
-        plan = entry_point("plan", "amplitude", {})(circuit, qubit_order=qubits, **_run_kwargs(args),
+        # the plan that runs (one amplitude's, or that of the open-leg network of a batch
+        # of bitstrings differing in few qubits), which amplitudes() then finds in the cache
+        batch = batch_positions([bits_of(b, n) for b in bits]) or []
+        plan = entry_point("plan", "amplitude", {})(circuit, qubit_order=qubits, **_run_kwargs(args), open_qubits=[qubits[p] for p in batch],
                                                     executor=amplitudes.keywords.get("executor"))
         t0 = time.perf_counter()
         amps = amplitudes(circuit, bits, qubit_order=qubits)
