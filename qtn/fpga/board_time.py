@@ -143,3 +143,92 @@ def modelled_time(
         n_slices=n_slices,
         flops=n_slices * flops,
     )
+
+
+# --- the RTL array's cycle model (calibrated against Verilator) -------------------------
+
+#: Cycle of the first dispatch after the harness starts pushing descriptors.
+RTL_FIRST_DISPATCH = 2
+#: Cycles between one descriptor's last issue cycle and the next dispatch.
+RTL_DISPATCH_CYCLES = 1
+#: Extra cycles a descriptor with ``wait`` set waits after the last write before it.
+RTL_WAIT_CYCLES = 2
+#: Cycles from a permute's last issue to its last write (read latency + write stage).
+RTL_PERMUTE_LATENCY = 1
+
+
+def rtl_gemm_latency(pe_m: int, pe_n: int) -> int:
+    """Cycles from a GEMM's last k-beat to its last write: read (1), align (1), PE input,
+    product and accumulate registers (3) and the row skew (pe_m - 1), then pe_n drain
+    columns, the normalize/write stage and the done flag."""
+    return pe_m + pe_n + 3
+
+
+@dataclass(frozen=True)
+class RtlCycles:
+    """Cycle-model figures of one descriptor stream on a ``pe_m x pe_n`` array.
+
+    Attributes:
+        cycles: total cycles until the card is idle.
+        done: per descriptor, the modelled cycle of its last write.
+        gemm_cycles: per GEMM, cycles from the previous GEMM's last write (or the start)
+            to its own, i.e. the GEMM with its operand permutes and stalls.
+        useful_macs: complex MACs the GEMMs need (no padding).
+        pe_cycles: ``cycles * pe_m * pe_n``.
+    """
+
+    cycles: int
+    done: tuple[int, ...]
+    gemm_cycles: tuple[int, ...]
+    useful_macs: int
+    pe_cycles: int
+
+    @property
+    def utilization(self) -> float:
+        """Useful MACs per PE cycle."""
+        return self.useful_macs / self.pe_cycles if self.pe_cycles else 0.0
+
+
+def rtl_cycles(descs: Iterable[Any], pe_m: int, pe_n: int) -> RtlCycles:
+    """Model the cycles of a descriptor stream (``qtn.fpga.descriptors``) on the RTL array.
+
+    Every cost the RTL has is priced: a GEMM issues ``batch * ceil(m/pe_m) * ceil(n/pe_n)``
+    tiles (padding of partial tiles), each ``max(k, pe_m, pe_n)`` cycles (one k-beat per
+    cycle; a tile shorter than the array stalls so that its drain, one column per cycle,
+    overlaps the next tile's fill); fill and drain of the last tile
+    (:func:`rtl_gemm_latency`); a permute copies one element per cycle; every descriptor
+    costs a dispatch cycle, and a ``wait`` holds it until all earlier writes are done.
+
+    Args:
+        descs: GEMM and PERMUTE descriptors, in queue order.
+        pe_m, pe_n: the PE grid.
+
+    Returns:
+        The :class:`RtlCycles`.
+    """
+    from .descriptors import GemmDesc
+
+    free = RTL_FIRST_DISPATCH
+    last_write = 0
+    done: list[int] = []
+    gemm_cycles: list[int] = []
+    prev_gemm = 0
+    macs = 0
+    for d in descs:
+        start = max(free, last_write + RTL_WAIT_CYCLES) if d.wait else free
+        if isinstance(d, GemmDesc):
+            tiles = d.batch * -(-d.m // pe_m) * -(-d.n // pe_n)
+            issue = tiles * max(d.k, pe_m, pe_n)
+            # the last tile's stall cycles after its k-th beat delay the next dispatch only
+            end = start + issue - max(d.k, pe_m, pe_n) + d.k + rtl_gemm_latency(pe_m, pe_n)
+            gemm_cycles.append(end - prev_gemm)
+            prev_gemm = end
+            macs += d.batch * d.m * d.k * d.n
+        else:
+            issue = d.total
+            end = start + issue + RTL_PERMUTE_LATENCY
+        free = start + issue + RTL_DISPATCH_CYCLES
+        last_write = max(last_write, end)
+        done.append(end)
+    cycles = last_write + 1 if done else 0
+    return RtlCycles(cycles, tuple(done), tuple(gemm_cycles), macs, cycles * pe_m * pe_n)
