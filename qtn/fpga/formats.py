@@ -57,6 +57,18 @@ class BfpFormat:
         return 2.0 ** -(self.mantissa_bits - 1)
 
 
+def gemm_error_bound(fmt: BfpFormat, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The format's stated bound on ``|C - A @ B|`` for C computed from complex128
+    ``a (..., m, k)`` and ``b (..., k, n)`` encoded to words: per element
+    ``12 k u max|A_i.| max|B_.j|`` with ``u = 2**-(MW-1)`` and ``max`` over real and
+    imaginary parts of the row / column (encoding, alignment to the shared exponent and
+    the final normalization each round by at most ``u`` of the row / column maximum)."""
+    amax = np.maximum(np.abs(a.real), np.abs(a.imag)).max(axis=-1)
+    bmax = np.maximum(np.abs(b.real), np.abs(b.imag)).max(axis=-2)
+    k = a.shape[-1]
+    return 12 * k * fmt.unit_roundoff * amax[..., :, None] * bmax[..., None, :]
+
+
 # --- words ------------------------------------------------------------------------------
 
 def pack(fmt: BfpFormat, re: np.ndarray, im: np.ndarray, exp: np.ndarray) -> np.ndarray:
