@@ -130,6 +130,10 @@ class RTLBackend(Backend):
         self._xnext = 0
         self._gemm_tags: list[int] = []
         self._c = _Counters()
+        #: every flush's (descriptors, RunResult or None) when True (for benchmarks)
+        self.keep_runs = False
+        self.runs: list[tuple[list[Descriptor], Any]] = []
+        self.last_run: tuple[list[Descriptor], Any] | None = None
 
     # --- Backend interface ------------------------------------------------------------
     def memory_budget(self) -> int:
@@ -231,7 +235,11 @@ class RTLBackend(Backend):
                 prev = int(result.done[tag])
             c.card_bytes_read += 8 * result.mem_reads
             c.card_bytes_written += 8 * result.mem_writes
-            self.last_run = (descs, result)
+        else:
+            result = None
+        self.last_run = (descs, result)
+        if self.keep_runs:
+            self.runs.append(self.last_run)
         c.runs += 1
         self._pending, self._keep, self._gemm_tags, self._dirty = [], [], [], []
         self._xnext = 0
