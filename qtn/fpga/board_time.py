@@ -43,10 +43,10 @@ class BoardTime:
     offchip_s: float
     pcie_s: float
     total_s: float
-    host_permute_s: float = 0.0
     tile_passes: int
     n_slices: int
     flops: int
+    host_permute_s: float = 0.0
 
     def report(self) -> str:
         """One line that says the figure is modelled."""
