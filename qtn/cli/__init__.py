@@ -22,6 +22,7 @@ import qtn
 
 from .. import generators
 from ..fpga.boards import available_boards
+from .fpga_cmd import add_fpga_command
 from .commands import CHECK_MAX_QUBITS, cmd_amplitude, cmd_bench, cmd_expect, cmd_plan, cmd_sample
 from .values import CliError, UsageError, executor_spec, parse_bytes, positive_int, probability
 
@@ -76,6 +77,14 @@ GEMM shapes; with --board, the FPGA time of the plan (modelled, not measured).
 examples:
   qtn plan circuit_n53_m10_s0_e0_pABCDCDAB.qsim --max-memory 2GiB
   qtn plan grid:5x5:12 --board u280 --on-chip --plot tree.png""",
+    "fpga": """the plan of one amplitude on the board's RTL systolic array: Verilated cycles
+(whole plan, or a sample of GEMMs when it is long), the calibrated cycle model, Fmax and
+resources of the last synthesis run (make fpga-bench), board time and PE utilization.
+Nothing runs on a physical board.
+
+examples:
+  qtn fpga grid:3x4:8 --board ecp5_85f
+  qtn fpga qft:10 --board u280 --pe 2x2 --json""",
     "bench": """runs bench/NAME.py ARGS... of the source checkout (not in an installed wheel);
 without NAME, lists the benchmarks.
 
@@ -150,6 +159,8 @@ def build_parser() -> _Parser:
     p.add_argument("--on-chip", action="store_true", help="with --board: keep every intermediate on chip")
     p.add_argument("--plot", default=None, metavar="FILE", help="bar chart of the steps' flops and sizes (matplotlib)")
     p.set_defaults(func=cmd_plan)
+
+    add_fpga_command(sub, common, _add_command)
 
     p = _add_command(sub, "bench", "run a benchmark script of bench/", ())
     p.add_argument("name", nargs="?", metavar="NAME", help="benchmark, e.g. amplitudes")

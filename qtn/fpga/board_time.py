@@ -46,13 +46,15 @@ class BoardTime:
     tile_passes: int
     n_slices: int
     flops: int
+    host_permute_s: float = 0.0
 
     def report(self) -> str:
         """One line that says the figure is modelled."""
         return (
             f"modelled {self.board} time: {_format_seconds(self.total_s)} "
             f"(compute {_format_seconds(self.compute_s)}, off-chip {_format_seconds(self.offchip_s)}, "
-            f"PCIe {_format_seconds(self.pcie_s)}; {self.tile_passes} tile passes, "
+            f"PCIe {_format_seconds(self.pcie_s)} (host permutes {_format_seconds(self.host_permute_s)}); "
+            f"{self.tile_passes} tile passes, "
             f"{self.n_slices} slice(s), {self.dtype}) - not measured"
         )
 
@@ -66,6 +68,26 @@ def _nonneg_int(value: Any, what: str) -> int:
     return int(value)
 
 
+def hls_gemm_cycles(batch: int, m: int, k: int, n: int, tiles: Any) -> tuple[int, int]:
+    """(compute cycles, tile passes) of one GEMM in the HLS kernel's schedule: rows
+    padded to ``pe_m``, columns to ``pe_n * interleave``, ``PASS_OVERHEAD_CYCLES`` per
+    tile pass."""
+    passes = batch * -(-m // tiles.tile_m) * -(-n // tiles.tile_n) * -(-k // tiles.tile_k)
+    col_block = tiles.pe_n * tiles.interleave
+    cycles = batch * -(-m // tiles.pe_m) * (-(-n // col_block) * tiles.interleave) * k
+    return cycles + passes * PASS_OVERHEAD_CYCLES, passes
+
+
+def hls_schedule_utilization(gemms: Iterable[_GemmLike], board: "Board | str", dtype: Any = np.complex64) -> float:
+    """Useful complex MACs per PE cycle of the HLS kernel's schedule (modelled) on ``board``."""
+    tiles = gemm_tiles(board, dtype)
+    macs = cycles = 0
+    for g in gemms:
+        macs += g.batch * g.m * g.k * g.n
+        cycles += hls_gemm_cycles(g.batch, g.m, g.k, g.n, tiles)[0]
+    return macs / (cycles * tiles.pe_m * tiles.pe_n) if cycles else 0.0
+
+
 def modelled_time(
     gemms: Iterable[_GemmLike],
     n_slices: int,
@@ -73,6 +95,7 @@ def modelled_time(
     host_bytes_out: int,
     board: "Board | str",
     dtype: Any = np.complex64,
+    host_permute_bytes: int = 0,
 ) -> BoardTime:
     """Model the board time of a sliced plan.
 
@@ -87,8 +110,10 @@ def modelled_time(
     * the two overlap (``max``) within a GEMM; GEMMs run one after another.
 
     PCIe moves ``host_bytes_in`` to and ``host_bytes_out`` from the card once per slice
-    at the link's per-direction bandwidth, not overlapped with the kernel. Kernel
-    launch latency is not modelled.
+    at the link's per-direction bandwidth, not overlapped with the kernel. The ``hls``
+    kernel has no permute: every operand it permutes goes to the host and back, so
+    ``host_permute_bytes`` (see :func:`host_permute_bytes`) cross PCIe both ways per
+    slice, also not overlapped. Kernel launch latency is not modelled.
 
     Args:
         gemms: the GEMMs of ONE slice; anything with ``batch, m, k, n`` attributes
@@ -98,6 +123,7 @@ def modelled_time(
         host_bytes_out: bytes copied card -> host per slice.
         board: a :class:`Board` or board name.
         dtype: ``complex64`` (default) or ``complex128``.
+        host_permute_bytes: bytes of operands permuted on the host per slice.
 
     Returns:
         The :class:`BoardTime` (totals over all slices).
@@ -113,14 +139,12 @@ def modelled_time(
     n_slices = _nonneg_int(n_slices, "n_slices")
     bytes_in = _nonneg_int(host_bytes_in, "host_bytes_in")
     bytes_out = _nonneg_int(host_bytes_out, "host_bytes_out")
-    col_block = tiles.pe_n * tiles.interleave
+    permute_bytes = _nonneg_int(host_permute_bytes, "host_permute_bytes")
     compute = offchip = overlapped = 0.0
     passes = flops = 0
     for g in gemms:
         batch, m, k, n = (_nonneg_int(getattr(g, f), f"GEMM {f}") for f in ("batch", "m", "k", "n"))
-        g_passes = batch * -(-m // tiles.tile_m) * -(-n // tiles.tile_n) * -(-k // tiles.tile_k)
-        cycles = batch * -(-m // tiles.pe_m) * (-(-n // col_block) * tiles.interleave) * k
-        cycles += g_passes * PASS_OVERHEAD_CYCLES
+        cycles, g_passes = hls_gemm_cycles(batch, m, k, n, tiles)
         moved = dt.itemsize * batch * (
             m * k * -(-n // tiles.tile_n) + k * n * -(-m // tiles.tile_m) + m * n
         )
@@ -131,7 +155,8 @@ def modelled_time(
         overlapped += max(c_s, o_s)
         passes += g_passes
         flops += 8 * batch * m * k * n
-    pcie = (bytes_in + bytes_out) / board.pcie.bandwidth_bytes_per_s
+    permute = 2 * permute_bytes / board.pcie.bandwidth_bytes_per_s
+    pcie = (bytes_in + bytes_out) / board.pcie.bandwidth_bytes_per_s + permute
     return BoardTime(
         board=board.name,
         dtype=dt.name,
@@ -142,4 +167,107 @@ def modelled_time(
         tile_passes=n_slices * passes,
         n_slices=n_slices,
         flops=n_slices * flops,
+        host_permute_s=n_slices * permute,
     )
+
+
+def host_permute_bytes(steps: Iterable[Any], itemsize: int) -> int:
+    """Bytes per slice the ``hls`` backend permutes on the host: every step operand
+    whose permutation is not the identity (``steps``: objects with ``lowered.a_perm``,
+    ``a_shape``, ``b_perm``, ``b_shape``, e.g. ``Plan.steps``)."""
+    total = 0
+    for step in steps:
+        low = step.lowered
+        for perm, shape in ((low.a_perm, low.a_shape), (low.b_perm, low.b_shape)):
+            if tuple(perm) != tuple(range(len(perm))):
+                total += int(np.prod(shape)) * itemsize
+    return total
+
+
+# --- the RTL array's cycle model (calibrated against Verilator) -------------------------
+
+#: Cycle of the first dispatch after the harness starts pushing descriptors.
+RTL_FIRST_DISPATCH = 2
+#: Cycles between one descriptor's last issue cycle and the next dispatch.
+RTL_DISPATCH_CYCLES = 1
+#: Extra cycles a descriptor with ``wait`` set waits after the last write before it.
+RTL_WAIT_CYCLES = 2
+#: Cycles from a permute's last issue to its last write (read latency + write stage).
+RTL_PERMUTE_LATENCY = 1
+
+
+def rtl_gemm_latency(pe_m: int, pe_n: int) -> int:
+    """Cycles from a GEMM's last k-beat to its last write: read (1), align (1), PE input,
+    product and accumulate registers (3) and the row skew (pe_m - 1), then pe_n drain
+    columns, the normalize/write stage and the done flag."""
+    return pe_m + pe_n + 3
+
+
+@dataclass(frozen=True)
+class RtlCycles:
+    """Cycle-model figures of one descriptor stream on a ``pe_m x pe_n`` array.
+
+    Attributes:
+        cycles: total cycles until the card is idle.
+        done: per descriptor, the modelled cycle of its last write.
+        gemm_cycles: per GEMM, cycles from the previous GEMM's last write (or the start)
+            to its own, i.e. the GEMM with its operand permutes and stalls.
+        useful_macs: complex MACs the GEMMs need (no padding).
+        pe_cycles: ``cycles * pe_m * pe_n``.
+    """
+
+    cycles: int
+    done: tuple[int, ...]
+    gemm_cycles: tuple[int, ...]
+    useful_macs: int
+    pe_cycles: int
+
+    @property
+    def utilization(self) -> float:
+        """Useful MACs per PE cycle."""
+        return self.useful_macs / self.pe_cycles if self.pe_cycles else 0.0
+
+
+def rtl_cycles(descs: Iterable[Any], pe_m: int, pe_n: int) -> RtlCycles:
+    """Model the cycles of a descriptor stream (``qtn.fpga.descriptors``) on the RTL array.
+
+    Every cost the RTL has is priced: a GEMM issues ``batch * ceil(m/pe_m) * ceil(n/pe_n)``
+    tiles (padding of partial tiles), each ``max(k, pe_m, pe_n)`` cycles (one k-beat per
+    cycle; a tile shorter than the array stalls so that its drain, one column per cycle,
+    overlaps the next tile's fill); fill and drain of the last tile
+    (:func:`rtl_gemm_latency`); a permute copies one element per cycle; every descriptor
+    costs a dispatch cycle, and a ``wait`` holds it until all earlier writes are done.
+
+    Args:
+        descs: GEMM and PERMUTE descriptors, in queue order.
+        pe_m, pe_n: the PE grid.
+
+    Returns:
+        The :class:`RtlCycles`.
+    """
+    from .descriptors import GemmDesc
+
+    free = RTL_FIRST_DISPATCH
+    last_write = 0
+    done: list[int] = []
+    gemm_cycles: list[int] = []
+    prev_gemm = 0
+    macs = 0
+    for d in descs:
+        start = max(free, last_write + RTL_WAIT_CYCLES) if d.wait else free
+        if isinstance(d, GemmDesc):
+            tiles = d.batch * -(-d.m // pe_m) * -(-d.n // pe_n)
+            issue = tiles * max(d.k, pe_m, pe_n)
+            # the last tile's stall cycles after its k-th beat delay the next dispatch only
+            end = start + issue - max(d.k, pe_m, pe_n) + d.k + rtl_gemm_latency(pe_m, pe_n)
+            gemm_cycles.append(end - prev_gemm)
+            prev_gemm = end
+            macs += d.batch * d.m * d.k * d.n
+        else:
+            issue = d.total
+            end = start + issue + RTL_PERMUTE_LATENCY
+        free = start + issue + RTL_DISPATCH_CYCLES
+        last_write = max(last_write, end)
+        done.append(end)
+    cycles = last_write + 1 if done else 0
+    return RtlCycles(cycles, tuple(done), tuple(gemm_cycles), macs, cycles * pe_m * pe_n)

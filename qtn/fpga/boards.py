@@ -49,9 +49,9 @@ PASS_OVERHEAD_CYCLES = 32
 #: Largest tile edge considered (keeps the search bounded; no board reaches it).
 MAX_TILE = 8192
 
-MEMORY_KINDS = ("bram36", "uram", "m20k")
-OFF_CHIP_KINDS = ("ddr4", "hbm2")
-VENDORS = ("xilinx", "intel")
+MEMORY_KINDS = ("bram36", "uram", "m20k", "ebr")
+OFF_CHIP_KINDS = ("ddr4", "hbm2", "ddr3")
+VENDORS = ("xilinx", "intel", "lattice")
 
 _TOP_FIELDS = {
     "name", "description", "vendor", "device", "kernel_clock_mhz", "dsp_count",

@@ -1,0 +1,150 @@
+"""Cycles of a circuit's contraction on the RTL array: modelled for the whole plan,
+Verilated for the whole plan when it is small enough, else for a stated sample of its
+GEMMs (each with its operand permutes, on its own: the array's cycle counts do not
+depend on the data). Used by ``qtn fpga``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import board_time, boards, synth
+from .descriptors import GemmDesc
+from .rtl_array import array_for_board
+from .rtl_sim import ArrayConfig, VerilatedCard
+
+#: Plans of at most this many modelled cycles are Verilated whole.
+MAX_SIMULATED_CYCLES = 2_000_000
+
+
+@dataclass
+class PlanCycles:
+    """Modelled and simulated cycles of one plan on one array (see :func:`plan_cycles`)."""
+
+    board: str
+    array: ArrayConfig
+    gemms: int
+    modelled_cycles: int
+    simulated_cycles: int | None
+    simulated_scope: str
+    modelled_of_simulated: int | None
+    useful_macs: int
+    fmax_mhz: float | None
+    clock_mhz: float
+    resources: dict[str, Any] | None
+    label: str
+    gemm_rel_errors: list[float] = field(default_factory=list)
+
+    @property
+    def relative_error(self) -> float | None:
+        if not self.simulated_cycles:
+            return None
+        return (self.modelled_of_simulated - self.simulated_cycles) / self.simulated_cycles
+
+    @property
+    def utilization(self) -> float:
+        pes = self.array.pe_m * self.array.pe_n
+        return self.useful_macs / (self.modelled_cycles * pes) if self.modelled_cycles else 0.0
+
+    @property
+    def board_time_s(self) -> float:
+        return self.modelled_cycles / (self.clock_mhz * 1e6)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "board": self.board, "array": f"{self.array.pe_m}x{self.array.pe_n}",
+            "mantissa_bits": self.array.fmt.mantissa_bits, "gemms": self.gemms,
+            "simulated_cycles": self.simulated_cycles, "simulated_scope": self.simulated_scope,
+            "modelled_cycles": self.modelled_cycles, "modelled_cycles_of_simulated": self.modelled_of_simulated,
+            "relative_error": self.relative_error,
+            "max_gemm_relative_error": max((abs(e) for e in self.gemm_rel_errors), default=None),
+            "fmax_mhz": self.fmax_mhz, "clock_mhz": self.clock_mhz, "resources": self.resources,
+            "board_time_s": self.board_time_s, "label": self.label, "utilization": self.utilization,
+        }
+
+
+def _descriptor_runs(circuit: Any, config: ArrayConfig, **kwargs: Any) -> list[list[Any]]:
+    import qtn
+    from ..backends.rtl import RTLBackend
+
+    be = RTLBackend(config, engine="model")
+    be.keep_runs = True
+    qtn.amplitudes(circuit, bitstrings=[0], backend=be, **kwargs)
+    return [descs for descs, _ in be.runs]
+
+
+def plan_cycles(circuit: Any, board: str, config: ArrayConfig | None = None, sample: int = 8,
+                max_simulated_cycles: int = MAX_SIMULATED_CYCLES, **kwargs: Any) -> PlanCycles:
+    """Model (and Verilate, whole or sampled) the amplitude contraction of ``circuit``.
+
+    Args:
+        circuit: a ``cirq.Circuit``.
+        board: board profile name; its array is :func:`array_for_board` unless ``config``.
+        config: override the array (e.g. a 2 x 2 for a quick simulation).
+        sample: GEMMs Verilated when the plan is too long to simulate whole.
+        max_simulated_cycles: the longest plan (modelled cycles) Verilated whole.
+        kwargs: passed to ``qtn.amplitudes`` (``max_memory``, ``optimize``, ...).
+    """
+    prof = boards.load_board(board)
+    config = config or array_for_board(prof)
+    runs = _descriptor_runs(circuit, config, **kwargs)
+    pm, pn = config.pe_m, config.pe_n
+    models = [board_time.rtl_cycles(descs, pm, pn) for descs in runs]
+    modelled = sum(m.cycles for m in models)
+    macs = sum(m.useful_macs for m in models)
+    n_gemms = sum(len(m.gemm_cycles) for m in models)
+    mem = max((max((getattr(d, "c_base", 0) + d.batch * d.m * d.n) if isinstance(d, GemmDesc) else d.dst + d.total
+                   for d in descs) for descs in runs if descs), default=1) + 1
+    xmem = 1 << 20
+    errors: list[float] = []
+    if modelled <= max_simulated_cycles:
+        card = VerilatedCard(config, mem, xmem)
+        simulated = 0
+        for descs, model in zip(runs, models):
+            res = card.run(descs)
+            simulated += res.cycles
+            tags = [i for i, d in enumerate(descs) if isinstance(d, GemmDesc)]
+            sim = np.diff([0] + [int(res.done[t]) for t in tags])
+            errors += list((np.array(model.gemm_cycles) - sim) / sim)
+        scope, modelled_of_sim = f"whole plan ({len(runs)} run(s))", modelled
+    else:
+        card = VerilatedCard(config, mem, xmem)
+        flat = [descs for descs in runs]
+        segments = []
+        for descs in flat:
+            start = 0
+            for i, d in enumerate(descs):
+                if isinstance(d, GemmDesc):
+                    segments.append(descs[start:i + 1])
+                    start = i + 1
+        picks = np.unique(np.linspace(0, len(segments) - 1, min(sample, len(segments))).astype(int))
+        simulated = modelled_of_sim = 0
+        for p in picks:
+            seg = [_retag(d, j) for j, d in enumerate(segments[p])]
+            res = card.run(seg)
+            mod = board_time.rtl_cycles(seg, pm, pn)
+            simulated += res.cycles
+            modelled_of_sim += mod.cycles
+            errors.append((mod.cycles - res.cycles) / res.cycles)
+        scope = f"sample of {len(picks)} of {len(segments)} GEMMs (each with its permutes, Verilated on its own)"
+    last = synth.last_synthesis(board)
+    fmax = (last.get("pnr") or {}).get("fmax_mhz") if last else None
+    resources = None
+    if last:
+        resources = (last.get("pnr") or {}).get("utilization") or last.get("estimate")
+    if fmax:
+        clock, label = fmax, f"cycle-simulated (Verilator) at nextpnr Fmax {fmax:.1f} MHz; not run on a board"
+    else:
+        clock = prof.kernel_clock_hz / 1e6
+        label = (f"cycles modelled (calibrated against Verilator) at the profile's assumed {clock:g} MHz clock - "
+                 "modelled, not measured")
+    return PlanCycles(board, config, n_gemms, modelled, simulated, scope, modelled_of_sim, macs, fmax, clock,
+                      resources, label, errors)
+
+
+def _retag(d: Any, tag: int) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(d, tag=tag)
