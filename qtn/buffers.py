@@ -18,6 +18,7 @@ afresh for every intermediate, e.g. to measure what the pool saves.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -26,6 +27,10 @@ from typing import Any
 
 import numpy as np
 
+#: Smaller buffers are not pooled: glibc serves them from its heap without new pages
+#: (its default mmap threshold is 128 KiB), and at that size a pool's bookkeeping costs
+#: more than the allocation it saves.
+MIN_BYTES = 128 << 10
 #: Whether :func:`pool_for` hands out pools (False: every intermediate is a fresh array).
 ENABLED = os.environ.get("QTN_BUFFER_POOL", "1").strip().lower() not in ("0", "false", "no", "off")
 
@@ -62,7 +67,7 @@ class BufferPool:
         """A C-contiguous array of ``shape`` and ``dtype`` (contents undefined); give it back
         with :meth:`give` once nothing reads it any more."""
         dtype = np.dtype(dtype)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        nbytes = math.prod(shape) * dtype.itemsize
         if nbytes == 0:
             return np.empty(shape, dtype)
         free = self._free.get(nbytes)

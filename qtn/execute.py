@@ -152,11 +152,12 @@ def run_slice(
         a, a_buf = _operand(backend, pool, tensors[step.left], low.a_perm, low.a_shape)
         b, b_buf = _operand(backend, pool, tensors[step.right], low.b_perm, low.b_shape)
         tensors[step.left] = tensors[step.right] = None  # free operands as soon as possible
-        if pool is None:
+        if pool is None or math.prod(low.a_shape[:-1]) * low.b_shape[-1] * a.dtype.itemsize < buffers.MIN_BYTES:
             product, owner = backend.matmul(a, b), None
         else:
             owner = pool.take(low.a_shape[:-1] + low.b_shape[-1:], np.result_type(a.dtype, b.dtype))
             product = backend.matmul(a, b, out=owner)
+        if pool is not None:
             for buf in (a_buf, b_buf, owners[step.left], owners[step.right]):
                 if buf is not None:
                     pool.give(buf)
@@ -177,7 +178,7 @@ def run_slice(
 def _operand(backend: Backend, pool: BufferPool | None, tensor: Array, perm: tuple[int, ...],
              shape: tuple[int, ...]) -> tuple[Array, np.ndarray | None]:
     """A step's operand permuted and reshaped, and the pool buffer it was copied into (None: a view)."""
-    if pool is None:
+    if pool is None or math.prod(shape) * tensor.dtype.itemsize < buffers.MIN_BYTES:
         return backend.transpose_reshape(tensor, perm, shape), None
     buf = pool.take(shape, tensor.dtype)
     out = backend.transpose_reshape(tensor, perm, shape, out=buf)

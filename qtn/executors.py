@@ -170,7 +170,7 @@ class InWorker:
         from distributed import get_worker
 
         worker = get_worker()
-        return int(self.sharers.get(_host(worker.address), worker.state.nthreads))
+        return int(self.sharers.get(_host(worker.address), getattr(worker, "nthreads", 1)))
 
 
 def _host(address: str) -> str:

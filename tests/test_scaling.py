@@ -18,7 +18,8 @@ from qtn import buffers, execute, executors
 from qtn.compiler import compile_circuit as prepare
 from qtn.ket import open_network
 from qtn.network import Network
-from qtn.planning import plan_from_path, plan_network, sliced_labels
+
+from helpers import greedy_sliced_plan
 
 CORES = len(os.sched_getaffinity(0))
 
@@ -28,10 +29,7 @@ def grid_circuit(rows=3, cols=4, depth=8, seed=1) -> cirq.Circuit:
     return cirq.experiments.random_rotations_between_grid_interaction_layers_circuit(qubits, depth=depth, seed=seed)
 
 
-def sliced(net: Network, n_slices: int):
-    greedy = plan_network(net, memory_budget=2**40, optimize="greedy")
-    tree = greedy.tree.slice(target_slices=n_slices, allow_outer=False)
-    return plan_from_path(net, tree.get_ssa_path(), sliced_labels(tree), memory_budget=greedy.memory_budget)
+sliced = greedy_sliced_plan
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +70,15 @@ def test_pooled_slices_match_einsum_and_reuse_their_buffers(seed, monkeypatch):
     plan = sliced(simple, 8)
     assert plan.n_slices >= 4
     backend = qtn.get_backend()
+    monkeypatch.setattr(buffers, "MIN_BYTES", 0)  # pool every intermediate, however small
+    before = buffers.pool_stats()
     got = execute.contract(simple, plan, backend, chunk_size=plan.n_slices)  # one chunk: one pool throughout
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    after = buffers.pool_stats()
+    # the slices after the first find their buffers in the pool, but for each one's result
+    # (it leaves the pool with the caller)
+    misses, hits = after["misses"] - before["misses"], after["hits"] - before["hits"]
+    assert hits > 0 and misses <= (hits + misses) / plan.n_slices + plan.n_slices
     # the same slices without a pool: the same numbers
     monkeypatch.setattr(buffers, "ENABLED", False)
     np.testing.assert_allclose(execute.contract(simple, plan, backend), want, rtol=1e-10, atol=1e-10)
@@ -215,3 +220,20 @@ def test_local_cluster_sets_the_worker_environment_and_gives_the_worker_its_core
     assert cluster.status.name == "closed"  # closing the client closed its cluster
     with pytest.raises(ValueError, match="n_workers must be a positive int"):
         executors.local_cluster(0)
+
+
+@pytest.mark.parametrize("spec", ["processes:2", "local:1"])
+def test_the_cli_starts_the_pool_or_cluster_it_names(spec, capsys):
+    import json
+
+    from qtn import generators
+    from qtn.cli import main
+
+    code = main(["amplitude", "grid:3x4:10", "-b", "77", "--max-memory", "1KiB", "--executor", spec, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["plan"]["n_slices"] > 1
+    ref = cirq.final_state_vector(generators.grid(3, 4, 10), dtype=np.complex128)[77]
+    amp = got["amplitudes"][0]
+    assert complex(amp["real"], amp["imag"]) == pytest.approx(complex(ref), abs=2e-5)
