@@ -300,8 +300,20 @@ def local_cluster(n_workers: int | None = None, *, threads_per_worker: int = 1, 
     import logging
 
     options = {"processes": True, "dashboard_address": ":0", "silence_logs": logging.ERROR, **cluster_kwargs}
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environment(threads)}):
-        return Client(n_workers=workers, threads_per_worker=threads, set_as_default=False, **options)
+    env = worker_environment(threads)
+    # a nanny takes a variable of this process's environment over its config, and every
+    # nanny leaves its own there (an earlier default cluster leaves MALLOC_TRIM_THRESHOLD_=65536)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
+            return Client(n_workers=workers, threads_per_worker=threads, set_as_default=False, **options)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _positive(value: Any, name: str) -> int:

@@ -198,10 +198,12 @@ def _blas_threads() -> list[int]:
     return [int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
 
 
-def test_local_cluster_sets_the_worker_environment_and_gives_the_worker_its_cores(amplitude):
+def test_local_cluster_sets_the_worker_environment_and_gives_the_worker_its_cores(amplitude, monkeypatch):
     net, plan, expected = amplitude
     circuit = grid_circuit(seed=2)
     ref = cirq.final_state_vector(circuit, dtype=np.complex128)
+    # what an earlier default Dask cluster leaves in this process's environment must not win
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     with executors.local_cluster(1) as client:
         env = client.run(lambda: {k: os.environ.get(k) for k in executors.worker_environment()})
         assert list(env.values()) == [executors.worker_environment()]
