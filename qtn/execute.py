@@ -15,14 +15,19 @@ import math
 import numbers
 import operator
 import os
+import resource
 import sys
+import threading
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from . import executors
+from . import buffers, executors
 from .backends.base import Array, Backend, available_backends, get_backend
+from .buffers import BufferPool
 from .checkpoint import Checkpoint, Slot, as_checkpoint
 from .network import Network
 from .planning import MemoryLimit, Plan, check_peak
@@ -30,9 +35,11 @@ from .planning import MemoryLimit, Plan, check_peak
 #: A progress bar appears when a contraction is estimated (from its flops at the
 #: backend's measured ``flop_rate()`` per worker thread) to take longer than this.
 PROGRESS_MIN_SECONDS = 3.0
-#: Chunks per worker thread: enough that the last wave leaves threads idle briefly.
+#: A chunk takes this fraction's inverse of the slices left per worker thread (see :class:`Pace`).
 CHUNKS_PER_THREAD = 8
-#: Longest estimated chunk: bounds the work a crash or Ctrl-C loses and keeps progress moving.
+#: Shortest measured chunk: a task's fixed cost (scheduling, a result sent) stays a small share.
+MIN_CHUNK_SECONDS = 0.1
+#: Longest chunk: bounds the work a crash or Ctrl-C loses and keeps progress moving.
 MAX_CHUNK_SECONDS = 10.0
 
 
@@ -57,12 +64,16 @@ class SliceJob:
         backend: the Backend, or its registry name where the job leaves this process
             (a backend may hold an OpenCL context, which does not pickle).
         order: the slice numbers of the run, by position; None for ``0 .. n_slices-1``.
+        run_id: names the run (buffer pools and payload caches of workers are per run).
+        memory_limit: bytes one slice may hold (a buffer pool holds no more).
     """
 
     network: Network
     plan: Plan
     backend: "Backend | str"
     order: tuple[int, ...] | None = None
+    run_id: str = ""
+    memory_limit: int = 0
 
     def slice_at(self, position: int) -> int:
         return position if self.order is None else self.order[position]
@@ -77,12 +88,15 @@ class SliceProgress:
         total: slices of the run.
         resumed: slices taken from a checkpoint when the run started.
         chunk: the chunk that just finished.
+        seconds_per_slice: measured so far, per worker thread (wall time of the run over
+            the slices finished in it, times the threads): what sizes the next chunks.
     """
 
     done: int
     total: int
     resumed: int
     chunk: Chunk
+    seconds_per_slice: float | None = None
 
 
 def slice_values(plan: Plan, slice_index: int) -> dict[int, int]:
@@ -119,29 +133,59 @@ def upload_inputs(
 
 
 def run_slice(
-    network: Network, plan: Plan, backend: Backend, slice_index: int, resident: dict[int, Array] | None = None
+    network: Network, plan: Plan, backend: Backend, slice_index: int, resident: dict[int, Array] | None = None,
+    pool: BufferPool | None = None,
 ) -> np.ndarray:
     """Contract one slice on ``backend`` and return its (unscaled) result on the host.
 
     ``resident`` keeps the unsliced inputs on the device from one slice to the next.
+    With a ``pool`` (a backend with ``accepts_out``), every permuted operand and
+    product is written into a buffer taken from it and given back once the step that
+    reads it has run, so the next step and slice reuse it instead of allocating.
     """
     tensors = upload_inputs(network, plan, backend, slice_index, resident)
     if not plan.steps and not tensors:
         return np.ones((), dtype=np.complex128)  # all in network.scalar: keep its full precision
+    owners: list[np.ndarray | None] = [None] * len(tensors)  # the pool buffer behind each tensor
     for step in plan.steps:
         low = step.lowered
-        a = backend.transpose_reshape(tensors[step.left], low.a_perm, low.a_shape)
-        b = backend.transpose_reshape(tensors[step.right], low.b_perm, low.b_shape)
+        a, a_buf = _operand(backend, pool, tensors[step.left], low.a_perm, low.a_shape)
+        b, b_buf = _operand(backend, pool, tensors[step.right], low.b_perm, low.b_shape)
         tensors[step.left] = tensors[step.right] = None  # free operands as soon as possible
-        product = backend.matmul(a, b)
+        if pool is None or math.prod(low.a_shape[:-1]) * low.b_shape[-1] * a.dtype.itemsize < buffers.MIN_BYTES:
+            product, owner = backend.matmul(a, b), None
+        else:
+            owner = pool.take(low.a_shape[:-1] + low.b_shape[-1:], np.result_type(a.dtype, b.dtype))
+            product = backend.matmul(a, b, out=owner)
+        if pool is not None:
+            for buf in (a_buf, b_buf, owners[step.left], owners[step.right]):
+                if buf is not None:
+                    pool.give(buf)
+            owners[step.left] = owners[step.right] = None
         del a, b
         # back to one axis per label (a free reshape: the product is C-contiguous)
         tensors.append(backend.transpose_reshape(product, tuple(range(len(low.a_shape))), low.out_shape))
+        owners.append(owner)
     last = tensors[-1]
+    if pool is not None and owners[-1] is not None:
+        pool.detach(owners[-1])  # the result's buffer is the caller's now: never reused
     out_shape = tuple(plan.size_dict[o] for o in plan.output)
     if plan.final_perm != tuple(range(len(plan.final_perm))):
         last = backend.transpose_reshape(last, plan.final_perm, out_shape)
     return backend.to_host(last).reshape(out_shape)
+
+
+def _operand(backend: Backend, pool: BufferPool | None, tensor: Array, perm: tuple[int, ...],
+             shape: tuple[int, ...]) -> tuple[Array, np.ndarray | None]:
+    """A step's operand permuted and reshaped, and the pool buffer it was copied into (None: a view)."""
+    if pool is None or math.prod(shape) * tensor.dtype.itemsize < buffers.MIN_BYTES:
+        return backend.transpose_reshape(tensor, perm, shape), None
+    buf = pool.take(shape, tensor.dtype)
+    out = backend.transpose_reshape(tensor, perm, shape, out=buf)
+    if out is buf:
+        return out, buf
+    pool.give(buf)  # no copy was needed
+    return out, None
 
 
 def run_chunk(job: SliceJob, chunk: Chunk) -> np.ndarray:
@@ -151,19 +195,56 @@ def run_chunk(job: SliceJob, chunk: Chunk) -> np.ndarray:
         Whatever a slice raised, with a note naming the slice.
     """
     backend = get_backend(job.backend) if isinstance(job.backend, str) else job.backend
+    pool = buffers.pool_for(job.run_id, job.memory_limit) if getattr(backend, "accepts_out", False) else None
     total: np.ndarray | None = None
+    own = False  # whether ``total`` is an array made here (so it may be added into)
     resident: dict[int, Array] = {}  # unsliced inputs, uploaded once per chunk
+    t0, faults0 = time.perf_counter(), _minor_faults()
     for position in range(chunk.start, chunk.stop):
         s = job.slice_at(position)
         try:
-            part = run_slice(job.network, job.plan, backend, s, resident)
+            part = run_slice(job.network, job.plan, backend, s, resident, pool)
         except Exception as err:
             err.add_note(f"qtn: raised while contracting slice {s} (of {job.plan.n_slices})")
             raise
-        # not in place: a slice of a network without steps is the input array itself
-        total = part if total is None else total + part
+        if total is None:
+            total = part
+        elif not own:
+            # not in place: a slice of a network without steps is the input array itself
+            total, own = np.asarray(total + part), True
+        else:
+            np.add(total, part, out=total)  # the sum made here: no new array per slice
     assert total is not None, "a chunk holds at least one slice"
+    with _stats_lock:
+        _stats["chunks"] += 1
+        _stats["slices"] += len(chunk)
+        _stats["seconds"] += time.perf_counter() - t0
+        _stats["minor_faults"] += _minor_faults() - faults0
     return total
+
+
+_stats: dict[str, float] = {"chunks": 0, "slices": 0, "seconds": 0.0, "minor_faults": 0}
+_stats_lock = threading.Lock()
+
+
+def _minor_faults() -> int:
+    """Minor page faults of this thread so far (each a page the kernel zeroed and mapped)."""
+    try:
+        return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return 0
+
+
+def worker_stats(reset: bool = False) -> dict[str, float]:
+    """What this process's :func:`run_chunk` calls did: ``chunks``, ``slices``, ``seconds``
+    (inside them), ``minor_faults``, and the buffer pools' counters (see
+    :class:`qtn.buffers.BufferPool`). For benchmarks; ``reset`` zeroes the counters."""
+    with _stats_lock:
+        out = {**_stats, **buffers.pool_stats(), "pid": os.getpid()}
+        if reset:
+            _stats.update(chunks=0, slices=0, seconds=0.0, minor_faults=0)
+            buffers.reset_stats()
+    return out
 
 
 def contract(
@@ -195,8 +276,8 @@ def contract(
             finished chunks; a run started again with the same network and plan skips them.
         memory_limit: bytes one slice may hold at its peak (default:
             :func:`qtn.executors.task_limit` of the backend and executor).
-        chunk_size: slices per task (default: enough tasks to keep every worker busy,
-            each estimated under ``MAX_CHUNK_SECONDS``).
+        chunk_size: slices per task (default: sized by :class:`Pace` from the measured
+            time per slice, to keep every worker busy with few tasks).
         callback: called here after each finished chunk with a :class:`SliceProgress`;
             what it raises (``KeyboardInterrupt`` included) stops the run cleanly.
 
@@ -219,7 +300,8 @@ def contract(
     n = plan.n_slices if order is None else len(order)
     if chunk_size is not None:
         chunk_size = _positive_int(chunk_size, "chunk_size", "slices")
-    job = SliceJob(network, dataclasses.replace(plan, tree=None), _portable(backend, runner), order)
+    job = SliceJob(network, dataclasses.replace(plan, tree=None), _portable(backend, runner), order,
+                   run_id=uuid.uuid4().hex, memory_limit=max(limit.bytes, plan.peak_bytes))
 
     record = None
     slot = as_checkpoint(checkpoint)
@@ -229,7 +311,8 @@ def contract(
     resumed = 0 if record is None else record.done_count
     gaps = [(0, n)] if record is None else record.missing()
     per_slice = plan.flops / plan.n_slices / backend.flop_rate(np.complex64 if plan.itemsize == 8 else np.complex128)
-    chunks = _chunks(gaps, runner.concurrency, per_slice, chunk_size)
+    pace = Pace(runner.concurrency, per_slice)
+    chunks = _chunks(gaps, pace, chunk_size)
 
     bar = None
     if progress and n - resumed > 1 and per_slice * (n - resumed) / runner.concurrency > PROGRESS_MIN_SECONDS:
@@ -244,15 +327,18 @@ def contract(
         if record is not None:
             record.save(chunk, result)
         done += len(chunk)
+        pace.finished(len(chunk))
         if bar is not None:
             bar.update(len(chunk))
         if callback is not None:
-            callback(SliceProgress(done, n, resumed, chunk))
+            callback(SliceProgress(done, n, resumed, chunk, pace.measured))
 
     try:
+        pace.start()
         total = None if not gaps else runner.map_reduce(run_chunk, job, chunks, add=operator.add,
                                                         on_done=on_done, fetch=record is not None)
     finally:
+        buffers.drop(job.run_id)  # the pools of this process's threads (remote ones go with their next run)
         if bar is not None:
             bar.close()
     if record is not None:
@@ -307,14 +393,56 @@ def _portable(backend: Backend, runner: executors.Runner) -> "Backend | str":
     return backend.name
 
 
-def _chunks(gaps: Sequence[tuple[int, int]], concurrency: int, per_slice: float,
-            chunk_size: int | None) -> Iterator[Chunk]:
-    """Consecutive chunks covering every gap, sized to keep ``concurrency`` threads busy."""
-    if chunk_size is None:
-        n = sum(stop - start for start, stop in gaps)
-        chunk_size = max(1, n // (CHUNKS_PER_THREAD * concurrency))
-        if per_slice > 0:
-            chunk_size = max(1, min(chunk_size, math.floor(MAX_CHUNK_SECONDS / per_slice)))
+class Pace:
+    """Chunk sizes from the measured time per slice (guided self-scheduling).
+
+    A chunk takes ``1 / CHUNKS_PER_THREAD`` of the slices left per worker thread, so
+    chunks are large early (few tasks to schedule) and small at the end (the last wave
+    finishes together). Once chunks have finished, the measured seconds per slice (the
+    run's wall time so far over the slices finished, times the threads: scheduling and
+    transfers included) bound them: at least ``MIN_CHUNK_SECONDS`` of work, so that a
+    task's fixed cost stays a small share, and at most ``MAX_CHUNK_SECONDS``. Before
+    any has finished, the estimate from the plan's flops at the backend's measured
+    flop rate bounds them from above only (it misses permutes and memory traffic).
+    """
+
+    def __init__(self, concurrency: int, estimate: float) -> None:
+        self.concurrency = max(1, int(concurrency))
+        self.estimate = float(estimate)
+        self.measured: float | None = None
+        self._t0 = time.perf_counter()
+        self._slices = 0
+
+    def start(self) -> None:
+        self._t0 = time.perf_counter()
+
+    def finished(self, slices: int) -> None:
+        """Record ``slices`` more slices finished now."""
+        self._slices += slices
+        elapsed = time.perf_counter() - self._t0
+        if elapsed > 0:
+            self.measured = elapsed * self.concurrency / self._slices
+
+    def size(self, remaining: int) -> int:
+        """Slices in the next chunk when ``remaining`` slices have not been handed out."""
+        size = math.ceil(remaining / (CHUNKS_PER_THREAD * self.concurrency))
+        per = self.estimate if self.measured is None else self.measured
+        if self.measured is not None:
+            size = max(size, math.ceil(MIN_CHUNK_SECONDS / self.measured))
+        if per > 0:
+            size = min(size, math.floor(MAX_CHUNK_SECONDS / per))
+        return max(1, min(size, remaining))
+
+
+def _chunks(gaps: Sequence[tuple[int, int]], pace: Pace, chunk_size: int | None) -> Iterator[Chunk]:
+    """Consecutive chunks covering every gap, ``chunk_size`` slices each or sized by ``pace``
+    as they are handed out (runners take them lazily, one per finished task)."""
+    remaining = sum(stop - start for start, stop in gaps)
     for start, stop in gaps:
-        for first in range(start, stop, chunk_size):
-            yield Chunk(first, min(first + chunk_size, stop))
+        first = start
+        while first < stop:
+            size = chunk_size if chunk_size is not None else pace.size(remaining)
+            chunk = Chunk(first, min(first + size, stop))
+            remaining -= len(chunk)
+            first = chunk.stop
+            yield chunk

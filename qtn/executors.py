@@ -4,7 +4,10 @@ A :class:`Runner` runs one function over many items with a payload shared by all
 them, sums the results, and reports each item as it finishes. It knows nothing of
 circuits or plans (``qtn.execute`` gives it slice chunks), only how to
 
-* send the shared payload to each worker once (Dask: ``scatter(broadcast=True)``);
+* send the shared payload to each worker once (Dask: ``scatter(broadcast=True)``; a
+  process pool: one file the workers read once each and keep, by run);
+* give each task its share of the machine: BLAS/OpenMP threads limited (threadpoolctl)
+  to the cores of its worker over the worker threads sharing them;
 * keep a bounded number of tasks in flight, so every worker stays busy and the
   scheduler is not flooded;
 * sum results where they are (Dask: pairwise on the workers) so that the client
@@ -18,13 +21,19 @@ from __future__ import annotations
 
 import abc
 import concurrent.futures as cf
+import contextlib
 import os
+import pickle
 import re
 import sys
+import tempfile
 import threading
 import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
 from itertools import islice
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator, Mapping
+from urllib.parse import urlsplit
 
 from .planning import MemoryLimit
 
@@ -50,6 +59,122 @@ def _usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def _pool_size(executor: cf.Executor) -> int:
+    """Workers of a ``concurrent.futures`` pool: its ``_max_workers`` (there is no public
+    size), else this process's usable cores."""
+    size = getattr(executor, "_max_workers", None)
+    return int(size) if isinstance(size, int) and size > 0 else _usable_cores()
+
+
+def blas_threads(sharers: int) -> int:
+    """BLAS threads for one of ``sharers`` worker threads on this machine's usable cores."""
+    return max(1, _usable_cores() // max(1, int(sharers)))
+
+
+_blas_lock = threading.Lock()
+_blas_set: int | None = None  # the BLAS/OpenMP thread count qtn last set in this process
+
+
+def limit_blas_threads(n: int) -> None:
+    """Set this process's BLAS and OpenMP thread pools to ``n`` threads (threadpoolctl),
+    once per change. For worker processes qtn runs tasks in: the setting stays."""
+    global _blas_set
+    if _blas_set == n:
+        return
+    with _blas_lock:
+        if _blas_set != n:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=n)
+            _blas_set = n
+
+
+#: Payloads read from a file by this worker process, by run (the last few runs).
+_payloads: "OrderedDict[str, Any]" = OrderedDict()
+_payloads_lock = threading.Lock()
+PAYLOADS_KEPT = 2
+
+
+def _payload(path: str, run: str) -> Any:
+    """The payload of ``run``: read from ``path`` by the first task of the run in this process."""
+    with _payloads_lock:
+        if run in _payloads:
+            _payloads.move_to_end(run)
+            return _payloads[run]
+    with open(path, "rb") as f:
+        value = pickle.load(f)
+    with _payloads_lock:
+        _payloads[run] = value
+        while len(_payloads) > PAYLOADS_KEPT:
+            _payloads.popitem(last=False)
+    return value
+
+
+@contextlib.contextmanager
+def _payload_file(shared: Any) -> Iterator[str]:
+    """``shared`` pickled once into a file the pool's processes read (in ``/dev/shm``, memory,
+    where there is one), removed afterwards."""
+    data = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+    path = None
+    for folder in ("/dev/shm", None):
+        if folder is not None and not os.path.isdir(folder):
+            continue
+        try:
+            fd, path = tempfile.mkstemp(prefix="qtn-run-", suffix=".pkl", dir=folder)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            break
+        except OSError:  # e.g. a full /dev/shm: fall back to the temporary folder
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            path = None
+            if folder is None:
+                raise
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+@dataclass(frozen=True)
+class InWorker:
+    """A task as it runs in a worker process: BLAS threads limited to the worker's share,
+    and the payload read once per process from a file where there is one.
+
+    Attributes:
+        fn: the task, ``fn(shared, item)``.
+        sharers: worker threads sharing this machine's cores: an int, or per host (Dask),
+            keyed by the host part of a worker's address.
+        path: the payload's file (process pools); None when the payload comes as the argument.
+        run: names the run, for the payload cache of each process.
+    """
+
+    fn: Task
+    sharers: "int | Mapping[str, int]" = 1
+    path: str | None = None
+    run: str = ""
+
+    def __call__(self, shared: Any, item: Any) -> Any:
+        limit_blas_threads(blas_threads(self._sharers()))
+        if self.path is not None:
+            shared = _payload(self.path, self.run)
+        return self.fn(shared, item)
+
+    def _sharers(self) -> int:
+        if isinstance(self.sharers, int):
+            return self.sharers
+        from distributed import get_worker
+
+        worker = get_worker()
+        return int(self.sharers.get(_host(worker.address), getattr(worker, "nthreads", 1)))
+
+
+def _host(address: str) -> str:
+    return urlsplit(address if "://" in address else f"tcp://{address}").hostname or address
 
 
 def _is_dask_client(obj: Any) -> bool:
@@ -132,6 +257,71 @@ def local_memory_limit(max_memory: int, device_budget: int, device: str) -> Memo
     return MemoryLimit(int(device_budget), f"the memory budget of the {device} backend")
 
 
+#: glibc's allocator settings for the workers of a cluster qtn starts: its adaptive
+#: thresholds once it has seen a 32 MiB block. Dask's nanny default
+#: (``MALLOC_TRIM_THRESHOLD_=65536``) also freezes the mmap threshold at 128 KiB, so every
+#: larger array is a fresh ``mmap`` whose pages fault in again (slices ~2x slower measured).
+WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "67108864"}
+
+
+def worker_environment(threads_per_worker: int = 1) -> dict[str, str]:
+    """The environment qtn starts cluster workers with: :data:`WORKER_MALLOC` and one
+    BLAS/OpenMP thread per worker thread (tasks set their share again with threadpoolctl)."""
+    threads = str(int(threads_per_worker))
+    return {**WORKER_MALLOC, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads}
+
+
+def local_cluster(n_workers: int | None = None, *, threads_per_worker: int = 1, **cluster_kwargs: Any) -> Any:
+    """A ``dask.distributed.Client`` of a new local cluster set up for qtn; closing the
+    client closes the cluster.
+
+    The workers are processes started with :func:`worker_environment` (through
+    ``distributed.nanny.pre-spawn-environ``, so glibc reads the allocator settings when
+    the process starts, restarts included), one thread each by default, no dashboard.
+
+    Args:
+        n_workers: worker processes (default: this process's usable cores over
+            ``threads_per_worker``).
+        threads_per_worker: threads of each worker.
+        **cluster_kwargs: passed on to ``distributed.LocalCluster`` (e.g. ``memory_limit``).
+
+    Raises:
+        ImportError: dask.distributed is not installed (``pip install 'qtn[dask]'``).
+        ValueError: ``n_workers`` or ``threads_per_worker`` is not a positive int.
+    """
+    try:
+        import dask
+        from distributed import Client
+    except ImportError as err:
+        raise ImportError("qtn.executors.local_cluster needs dask.distributed (pip install 'qtn[dask]')") from err
+    threads = _positive(threads_per_worker, "threads_per_worker")
+    workers = max(1, _usable_cores() // threads) if n_workers is None else _positive(n_workers, "n_workers")
+    import logging
+
+    options = {"processes": True, "dashboard_address": ":0", "silence_logs": logging.ERROR, **cluster_kwargs}
+    env = worker_environment(threads)
+    # a nanny takes a variable of this process's environment over its config, and every
+    # nanny leaves its own there (an earlier default cluster leaves MALLOC_TRIM_THRESHOLD_=65536)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
+            return Client(n_workers=workers, threads_per_worker=threads, set_as_default=False, **options)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _positive(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, not {value!r}")
+    return value
+
+
 def close_clients() -> None:
     """Close the Dask clients qtn opened for scheduler addresses (they are kept for later runs)."""
     with _clients_lock:
@@ -203,15 +393,17 @@ class FuturesRunner(Runner):
     """Tasks on a ``concurrent.futures`` executor (threads or processes of this machine).
 
     A ``ThreadPoolExecutor`` shares this process's memory: the payload is not copied
-    and the backend object is used as is. Any other executor gets the payload pickled
-    with each task (there is no scatter), which is why tasks are chunks of many slices.
+    and the backend object is used as is; for the run, this process's BLAS threads are
+    limited to its cores over the pool's threads. A ``ProcessPoolExecutor`` (any, with
+    or without an initializer) gets the payload in one file that each process reads
+    once and keeps for the run; each task limits its process's BLAS threads to its
+    share of the cores. Any other executor (its workers may be on other machines) gets
+    the payload pickled with each task, which is why tasks are chunks of many slices.
     """
 
     def __init__(self, executor: cf.Executor) -> None:
         self.executor = executor
-        # concurrent.futures has no public pool size; the pool's workers run on this
-        # machine's cores, so they are at most as many as those this process may use
-        self.concurrency = _usable_cores()
+        self.concurrency = _pool_size(executor)
         self.remote = not isinstance(executor, cf.ThreadPoolExecutor)
         self.description = f"{type(executor).__name__} ({self.concurrency} workers)"
 
@@ -224,6 +416,20 @@ class FuturesRunner(Runner):
 
     def map_reduce(self, fn: Task, shared: Any, items: Iterable[Any], *, add: Add, on_done: OnDone,
                    fetch: bool) -> Any:
+        with contextlib.ExitStack() as stack:
+            if not self.remote:
+                from threadpoolctl import threadpool_limits
+
+                # one process: its BLAS pool is shared by the threads, so it is set here, for the run
+                stack.enter_context(threadpool_limits(limits=blas_threads(self.concurrency)))
+            elif isinstance(self.executor, cf.ProcessPoolExecutor):
+                path = stack.enter_context(_payload_file(shared))
+                fn, shared = InWorker(fn, self.concurrency, path, uuid.uuid4().hex), None
+            else:
+                fn = InWorker(fn, self.concurrency)
+            return self._map_reduce(fn, shared, items, add=add, on_done=on_done)
+
+    def _map_reduce(self, fn: Task, shared: Any, items: Iterable[Any], *, add: Add, on_done: OnDone) -> Any:
         pending: dict[cf.Future, Any] = {}
         todo = iter(items)
         total = None
@@ -290,6 +496,11 @@ class DaskRunner(Runner):
         run = uuid.uuid4().hex[:12]
         name = getattr(fn, "__name__", "task")
         [payload] = client.scatter([shared], broadcast=True, hash=False)
+        sharers: dict[str, int] = {}
+        for address, worker in self._workers.items():
+            host = _host(address)
+            sharers[host] = sharers.get(host, 0) + int(worker.get("nthreads") or 1)
+        fn = InWorker(fn, sharers)
         todo = iter(enumerate(items))
         tasks: dict[str, Any] = {}  # key of a task not yet reported -> its item
         live: dict[str, Any] = {}  # key -> future, for every future held here
@@ -303,7 +514,9 @@ class DaskRunner(Runner):
             live[future.key] = future
             return future
 
-        stream = as_completed([submit(i, item) for i, item in islice(todo, IN_FLIGHT_PER_THREAD * self.concurrency)])
+        # loop= : without it as_completed looks for a default client, and this one may not be it
+        stream = as_completed([submit(i, item) for i, item in islice(todo, IN_FLIGHT_PER_THREAD * self.concurrency)],
+                              loop=client.loop)
         try:
             for future in stream:
                 if future.status != "finished":

@@ -30,3 +30,13 @@ def einsum_reference(net) -> np.ndarray:
         operands += [a, [labels[i] for i in ix]]
     operands.append([labels[o] for o in net.output])
     return net.scalar * np.asarray(opt_einsum.contract(*operands, optimize="greedy"))
+
+
+def greedy_sliced_plan(net, n_slices: int = 16):
+    """The greedy order of a canonical network with labels sliced by cotengra into ``n_slices``
+    (no reconfiguration, which would take seconds)."""
+    from qtn.planning import plan_from_path, plan_network, sliced_labels
+
+    greedy = plan_network(net, memory_budget=2**40, optimize="greedy")
+    tree = greedy.tree.slice(target_slices=n_slices, allow_outer=False)
+    return plan_from_path(net, tree.get_ssa_path(), sliced_labels(tree), memory_budget=greedy.memory_budget)

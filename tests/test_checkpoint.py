@@ -17,7 +17,9 @@ from qtn.options import RunOptions
 from qtn.checkpoint import Checkpoint
 from qtn.ket import open_network
 from qtn.network import Network
-from qtn.planning import plan_from_path, plan_network, sliced_labels
+from qtn.planning import plan_network
+
+from helpers import greedy_sliced_plan
 
 
 def grid_circuit(seed: int = 1) -> cirq.Circuit:
@@ -31,10 +33,7 @@ def amplitude_network(circuit: cirq.Circuit, bits: int = 0) -> Network:
     return open_network(ct, (), [(bits >> (n - 1 - p)) & 1 for p in range(n)]).simplified().canonical()
 
 
-def sliced_plan(net: Network, n_slices: int = 16):
-    greedy = plan_network(net, memory_budget=2**40, optimize="greedy")
-    tree = greedy.tree.slice(target_slices=n_slices, allow_outer=False)
-    return plan_from_path(net, tree.get_ssa_path(), sliced_labels(tree), memory_budget=greedy.memory_budget)
+sliced_plan = greedy_sliced_plan
 
 
 @pytest.fixture(scope="module")

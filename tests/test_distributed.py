@@ -120,10 +120,9 @@ def test_chunks_are_summed_on_the_workers_and_the_payload_scattered_once(client,
             inspected.append(client.run_on_scheduler(_payload_and_chunk_inputs))
 
     with distributed.get_task_stream(client) as stream:
-        got = execute.contract(net, plan, qtn.get_backend(), executor=client, callback=look)
+        got = execute.contract(net, plan, qtn.get_backend(), executor=client, callback=look, chunk_size=2)
     assert got == pytest.approx(expected, abs=1e-12)
     assert sum(len(p.chunk) for p in seen) == plan.n_slices and seen[-1].done == plan.n_slices
-    # 32 slices over 2 threads: chunks of 32 // (8 * 2) = 2 slices each
     assert {len(p.chunk) for p in seen} == {2}
     # one copy of the network and plan on each worker; every chunk task reads that copy
     [(jobs, inputs)] = inspected

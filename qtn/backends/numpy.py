@@ -21,6 +21,9 @@ class NumpyBackend(Backend):
     """Runs every GEMM with ``np.matmul`` on host memory."""
 
     name = "numpy"
+    #: ``matmul`` and ``transpose_reshape`` write into a caller's buffer (``out=``), so
+    #: ``qtn.execute`` can reuse a slice's buffers (``qtn.buffers``) across steps and slices.
+    accepts_out = True
 
     def memory_budget(self) -> int:
         # A contraction keeps a few intermediates of the largest size alive at once
@@ -33,11 +36,20 @@ class NumpyBackend(Backend):
     def to_host(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(a, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
 
-    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.matmul(a, b)
+    def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``a @ b``; into ``out`` (C-contiguous, the product's shape and dtype) when given."""
+        return np.matmul(a, b, out=out)
 
-    def transpose_reshape(self, a: np.ndarray, perm: Sequence[int], shape: Sequence[int]) -> np.ndarray:
+    def transpose_reshape(self, a: np.ndarray, perm: Sequence[int], shape: Sequence[int],
+                          out: np.ndarray | None = None) -> np.ndarray:
+        """As :meth:`Backend.transpose_reshape`; a copy that is needed goes into ``out``
+        (C-contiguous, of ``shape``) when given, and ``out`` is returned. A view needs no copy
+        and ignores ``out``."""
         if tuple(perm) != tuple(range(a.ndim)):
             a = a.transpose(perm)
-        # reshape copies only when the transposed view is not contiguous in that shape.
-        return np.asarray(a.reshape(shape), order="C")
+        if a.flags.c_contiguous:
+            return a.reshape(shape)  # a view
+        if out is not None:
+            np.copyto(out.reshape(a.shape), a)
+            return out
+        return np.ascontiguousarray(a).reshape(shape)

@@ -124,7 +124,8 @@ def build_parser() -> _Parser:
                        help="search every plan again: neither read nor keep plans (memory or disk cache)")
     execution = _Parser(add_help=False)
     execution.add_argument("--executor", type=executor_spec, default=None, metavar="SPEC",
-                           help="where slices run: none (default), threads:N, or a dask scheduler tcp://HOST:PORT")
+                           help="where slices run: none (default), threads:N, processes:N, local:N (a local dask "
+                                "cluster qtn sets up), or a dask scheduler tcp://HOST:PORT")
     parser = _Parser(prog="qtn", description="Quantum-circuit simulation by tensor-network contraction.",
                      epilog=_EPILOGS["qtn"], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"qtn {qtn.__version__}")

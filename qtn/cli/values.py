@@ -162,21 +162,27 @@ def _pauli_error(text: str, token: str, col: int, expected: str) -> CliError:
 
 def executor_spec(text: str) -> str:
     """An ``--executor`` value, checked for its form (argparse ``type=``): ``none``,
-    ``threads:N`` or ``tcp://HOST:PORT``."""
+    ``threads:N``, ``processes:N``, ``local:N`` or ``tcp://HOST:PORT``."""
     if text == "none" or text.startswith("tcp://") and len(text) > len("tcp://"):
         return text
-    if text.startswith("threads:"):
+    if text.partition(":")[0] in _POOLS:
         positive_int(text.partition(":")[2])
         return text
-    raise argparse.ArgumentTypeError(f"{text!r}: use none, threads:N or a dask scheduler address tcp://HOST:PORT")
+    raise argparse.ArgumentTypeError(f"{text!r}: use none, threads:N, processes:N, local:N (a local dask "
+                                     "cluster of N workers) or a dask scheduler address tcp://HOST:PORT")
+
+
+_POOLS = ("threads", "processes", "local")
 
 
 @contextlib.contextmanager
 def open_executor(spec: str | None) -> Iterator[Any]:
     """The executor an ``--executor`` value names, shut down afterwards.
 
-    ``none`` (serial), ``threads:N`` (a thread pool) or ``tcp://HOST:PORT`` (a
-    ``dask.distributed`` client of that scheduler).
+    ``none`` (serial), ``threads:N`` / ``processes:N`` (a pool of this machine),
+    ``local:N`` (a local dask cluster of N one-thread workers that qtn sets up:
+    :func:`qtn.executors.local_cluster`) or ``tcp://HOST:PORT`` (a ``dask.distributed``
+    client of that scheduler).
 
     Raises:
         UsageError: another form; CliError: dask missing or the scheduler unreachable.
@@ -188,16 +194,23 @@ def open_executor(spec: str | None) -> Iterator[Any]:
         executor_spec(spec)
     except argparse.ArgumentTypeError as err:
         raise UsageError(f"--executor {err}") from None
-    if spec.startswith("threads:"):
-        from concurrent.futures import ThreadPoolExecutor
+    kind, _, count = spec.partition(":")
+    if kind in ("threads", "processes"):
+        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-        with ThreadPoolExecutor(int(spec.partition(":")[2])) as pool:
+        with (ThreadPoolExecutor if kind == "threads" else ProcessPoolExecutor)(int(count)) as pool:
             yield pool
         return
     try:
         from dask.distributed import Client
     except ImportError:
-        raise CliError("--executor tcp://... needs dask.distributed (pip install 'qtn[dask]')") from None
+        raise CliError(f"--executor {kind}:... needs dask.distributed (pip install 'qtn[dask]')") from None
+    if kind == "local":
+        from ..executors import local_cluster
+
+        with local_cluster(int(count)) as client:
+            yield client
+        return
     try:
         client = Client(spec, timeout=10)
     except OSError as err:  # TimeoutError included
