@@ -93,8 +93,23 @@ def lower_pair(
         if i not in keep:
             raise ValueError(f"index {i!r} appears in one operand only and is not kept; sum it out first")
 
+    return lower_groups(a_idx, b_idx, batch, m, k, n, size_dict)
+
+
+def lower_groups(
+    a_idx: Sequence[Index],
+    b_idx: Sequence[Index],
+    batch: Sequence[Index],
+    m: Sequence[Index],
+    k: Sequence[Index],
+    n: Sequence[Index],
+    size_dict: Mapping[Index, int],
+) -> LoweredStep:
+    """The step ``C[batch, m, n] = A[batch, m, k] @ B[batch, k, n]`` with the label order
+    of every group given (``qtn.layout`` chooses them so that operands need no permute)."""
     a_pos = {ix: p for p, ix in enumerate(a_idx)}
     b_pos = {ix: p for p, ix in enumerate(b_idx)}
+    batch, m, k, n = list(batch), list(m), list(k), list(n)
     a_perm = tuple(a_pos[i] for i in batch + m + k)
     b_perm = tuple(b_pos[i] for i in batch + k + n)
 

@@ -31,7 +31,8 @@ import numpy as np
 from opt_einsum import get_symbol
 from opt_einsum.parser import _einsum_symbols_base as _BASE_SYMBOLS
 
-from .gemm import GemmSpec, LoweredStep, lower_pair
+from .gemm import GemmSpec, LoweredStep
+from .layout import lower_path
 from .network import Network
 from .plan_cache import PlanCache
 
@@ -523,40 +524,23 @@ def _build(network: Network, tree, sliced: Sequence[int], budget: int, itemsize:
     if ssa_path is None:
         ssa_path = tree.get_ssa_path() if tree is not None else []
 
-    labels: list[tuple[int, ...]] = list(inputs)
+    lowered_steps, final = lower_path(inputs, ssa_path, output, sizes)
     live_bytes = {t: math.prod(sizes[i] for i in ix) * itemsize for t, ix in enumerate(inputs)}
-    holders: dict[int, int] = {}
-    for ix in inputs:
-        for i in ix:
-            holders[i] = holders.get(i, 0) + 1
-    out_set = set(output)
     steps: list[Step] = []
     largest = max(live_bytes.values(), default=itemsize)
     peak = sum(live_bytes.values())
     flops = 0
-    for left, right in ssa_path:
-        a, b = labels[left], labels[right]
-        keep = set()
-        for i in set(a) | set(b):
-            remaining = holders[i] - (i in a) - (i in b)
-            if remaining > 0 or i in out_set:
-                keep.add(i)
-        lowered = lower_pair(a, b, keep, sizes)
-        for i in set(a) | set(b):
-            holders[i] -= (i in a) + (i in b)
-        for i in lowered.out:
-            holders[i] += 1
-        labels.append(lowered.out)
+    for n_done, ps in enumerate(lowered_steps):
+        lowered, left, right = ps.lowered, ps.left, ps.right
         out_bytes = math.prod(lowered.out_shape) * itemsize
         current = sum(live_bytes.values())
         # the permuted copies of both operands plus the product exist at once
         peak = max(peak, current + live_bytes[left] + live_bytes[right] + out_bytes)
         del live_bytes[left], live_bytes[right]
-        live_bytes[len(labels) - 1] = out_bytes
+        live_bytes[len(inputs) + n_done] = out_bytes
         largest = max(largest, out_bytes)
         flops += lowered.gemm.flops
         steps.append(Step(left, right, lowered))
-    final = labels[-1] if labels else ()
     if sorted(final) != sorted(output):
         raise AssertionError(f"plan ends with labels {final}, expected {output}")
     return Plan(

@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..permute import permute
 from .base import Backend
 
 
@@ -37,7 +38,25 @@ class NumpyBackend(Backend):
         return np.matmul(a, b)
 
     def transpose_reshape(self, a: np.ndarray, perm: Sequence[int], shape: Sequence[int]) -> np.ndarray:
-        if tuple(perm) != tuple(range(a.ndim)):
-            a = a.transpose(perm)
-        # reshape copies only when the transposed view is not contiguous in that shape.
-        return np.asarray(a.reshape(shape), order="C")
+        # A matrix (or stack) that BLAS reads as it is -- a transposed one included -- is
+        # handed on as a view; anything else is copied by the blocked permute kernel.
+        view = a.transpose(perm) if tuple(perm) != tuple(range(a.ndim)) else a
+        try:
+            reshaped = view.reshape(shape, copy=False)
+        except ValueError:  # not expressible as a view: the data must move
+            reshaped = None
+        if reshaped is not None and _blas_ready(reshaped):
+            return reshaped
+        return permute(a, perm).reshape(shape)
+
+
+def _blas_ready(a: np.ndarray) -> bool:
+    """C-contiguous, or a stack of matrices each with one unit stride (BLAS' N or T form)."""
+    if a.flags.c_contiguous:
+        return True
+    if a.ndim < 2:
+        return False
+    s0, s1 = a.strides[-2:]
+    item = a.itemsize
+    rows, cols = a.shape[-2:]
+    return (s1 == item and s0 >= cols * item) or (s0 == item and s1 >= rows * item)
