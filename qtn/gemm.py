@@ -57,6 +57,10 @@ class LoweredStep:
     out: tuple[Index, ...]
     out_shape: tuple[int, ...]
     gemm: GemmSpec
+    #: whether the operand's data must move (its storage is neither ``(batch, m, k)`` nor
+    #: ``(batch, k, m)`` -- the transposed matrix BLAS reads as it is); B alike.
+    a_moves: bool = True
+    b_moves: bool = True
 
 
 def lower_pair(
@@ -123,6 +127,7 @@ def lower_groups(
     else:
         a_shape, b_shape = (spec.m, spec.k), (spec.k, spec.n)
     out = tuple(batch + m + n)
+    a_store, b_store = list(a_idx), list(b_idx)
     return LoweredStep(
         a_perm=a_perm,
         a_shape=a_shape,
@@ -131,4 +136,6 @@ def lower_groups(
         out=out,
         out_shape=tuple(size_dict[i] for i in out),
         gemm=spec,
+        a_moves=a_store not in (batch + m + k, batch + k + m),
+        b_moves=b_store not in (batch + k + n, batch + n + k),
     )

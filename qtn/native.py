@@ -73,6 +73,8 @@ def load(name: str) -> "ctypes.CDLL | None":
     (the reason is in :func:`build_error`)."""
     with _lock:
         if name not in _loaded:
+            # idle OpenMP threads must sleep, not spin: they would take the cores from BLAS
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
                 _loaded[name] = ctypes.CDLL(str(_build(name)))
             except (OSError, subprocess.SubprocessError) as err:

@@ -21,6 +21,8 @@ from . import native
 _threads: int | None = None
 #: Below this many elements NumPy's copy is as fast (no thread start-up, no ctypes call).
 SMALL_ELEMENTS = 1 << 14
+#: Below this many elements one thread does the permute (threads cost more than they save).
+THREADED_ELEMENTS = 1 << 20
 
 
 def set_num_threads(n: int | None) -> None:
@@ -128,6 +130,7 @@ def permute(a: np.ndarray, perm: Sequence[int]) -> np.ndarray:
     d = (ctypes.c_int64 * len(dims))(*dims)
     s = (ctypes.c_int64 * len(dims))(*strides)
     fn = lib.qtn_permute8 if item == 8 else lib.qtn_permute16
-    if fn(view.ctypes.data, out.ctypes.data, len(dims), d, s, num_threads()) != 0:
+    threads = num_threads() if a.size >= THREADED_ELEMENTS else 1
+    if fn(view.ctypes.data, out.ctypes.data, len(dims), d, s, threads) != 0:
         raise MemoryError("the permute kernel could not allocate its offset tables")
     return out

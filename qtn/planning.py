@@ -120,6 +120,8 @@ class Plan:
     board_time: Any = field(default=None, compare=False)
     peak_limit: int | None = None
     source: str = field(default="search", compare=False)
+    #: (method, bound seconds) of every candidate the plan was chosen from (``qtn.statevector``)
+    alternatives: tuple = field(default=(), compare=False)
 
     @property
     def ssa_path(self) -> list[tuple[int, int]]:
@@ -163,6 +165,8 @@ class Plan:
             f"  search time        {self.search_seconds:.3f} s"
             + ("" if self.source == "search" else f" (plan read from the {self.source})"),
         ]
+        for name, seconds in self.alternatives:
+            lines.append(f"  candidate          {name}: bound {seconds:.3g} s (modelled: roofline at assumed rates)")
         if self.board_time is not None:
             lines.append(f"  board              {self.board_time.report()}")
         return "\n".join(lines)
