@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import OrderedDict
 from typing import Callable, Sequence
 
 import numpy as np
@@ -161,9 +162,21 @@ def state_bytes(n_qubits: int, itemsize: int) -> int:
     return (2**n_qubits) * itemsize
 
 
-def with_alternatives(plan: Plan, figures: Sequence[tuple[str, float]]) -> Plan:
-    """``plan`` recording the bound of every candidate it was chosen from."""
-    return dataclasses.replace(plan, alternatives=tuple((name, float(sec)) for name, sec in figures))
+_choices: "OrderedDict[tuple, tuple]" = OrderedDict()  # (id sv, id tn) -> (sv, tn, chosen)
+
+
+def with_alternatives(plan: Plan, figures: Sequence[tuple[str, float]], others: Sequence[Plan] = ()) -> Plan:
+    """``plan`` recording the bound of every candidate it was chosen from; the same
+    object for the same candidates, so a cached plan stays one object call after call."""
+    key = (id(plan), *map(id, others))
+    found = _choices.get(key)
+    if found is not None:
+        return found[-1]
+    chosen = dataclasses.replace(plan, alternatives=tuple((name, float(sec)) for name, sec in figures))
+    _choices[key] = (plan, *others, chosen)  # holding the candidates keeps their ids unique
+    while len(_choices) > 256:
+        _choices.popitem(last=False)
+    return chosen
 
 
 
@@ -203,10 +216,10 @@ def choose_plan(
     sv_net, sv = schrodinger_plan(cc, open_positions, bits, memory_budget, initial, cache=cache)
     sv_s = bound(sv, rates).seconds
     if sv_s < TRIVIAL_SECONDS:
-        return sv_net, with_alternatives(sv, [(sv.method, sv_s), ("tensor network", float("nan"))])
+        return sv_net, with_alternatives(sv, [(sv.method, sv_s), ("tensor network (not planned)", float("nan"))])
     tn_net, tn = tn_plan("greedy" if sv_s < CHEAP_SECONDS else None)
     tn_s = bound(tn, rates).seconds
     figures = [(sv.method, sv_s), (f"tensor network ({tn.method})", tn_s)]
     if sv_s < tn_s:
-        return sv_net, with_alternatives(sv, figures)
-    return tn_net, with_alternatives(tn, figures)
+        return sv_net, with_alternatives(sv, figures, [tn])
+    return tn_net, with_alternatives(tn, figures, [sv])
