@@ -39,6 +39,10 @@ from .plan_cache import PlanCache
 #: Below this many flops the greedy path is used as is.
 GREEDY_ENOUGH_FLOPS = 1e9
 DEFAULT_SEARCH_TIME = 30.0
+#: A budget whose slicing multiplies the work by more than this is refused ...
+MAX_SLICING_OVERHEAD = 10.0
+#: ... naming the smallest budget that keeps the overhead under this.
+GOOD_SLICING_OVERHEAD = 2.0
 #: More slices than this is refused as a budget no useful slicing can meet.
 MAX_SLICES = 2**32
 
@@ -375,9 +379,14 @@ def _search(network: Network, budget: int, itemsize: int, *, optimize, search_ti
         tree, method = _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, tree,
                               flop_rate)
 
+    # the unsliced cost the slicing overhead is measured against
+    reference = tree if not tree.sliced_inds else \
+        ctg.array_contract_tree(inputs, output, sizes, optimize="greedy", canonicalize=False)
     if tree.max_size() > target:
         tree = tree.slice_and_reconfigure(target_size=target, allow_outer=False)
         method += "+sliced"
+    if tree.sliced_inds and _score(tree) > MAX_SLICING_OVERHEAD * _score(reference):
+        _refuse_overhead(tree, reference, budget, itemsize)
     if tree.max_size() > target:
         need = int(tree.max_size()) * itemsize
         raise ValueError(
@@ -392,6 +401,30 @@ def _search(network: Network, budget: int, itemsize: int, *, optimize, search_ti
             "cut the slices by ~64x)"
         )
     return _build(network, tree, sliced_labels(tree), budget, itemsize, time.perf_counter() - t0, method)
+
+
+def _refuse_overhead(tree, reference, budget: int, itemsize: int) -> None:
+    """Refuse a budget whose slicing multiplies the work by more than ``MAX_SLICING_OVERHEAD``,
+    naming the smallest budget (a power of two) that keeps the overhead under ``GOOD_SLICING_OVERHEAD``."""
+    overhead = _score(tree) / _score(reference)
+    base = _score(reference)
+    # binary search over power-of-two budgets with cotengra's quick slicer (no
+    # reconfiguration): its overhead bounds the reconfigured one's, so the figure is safe
+    low = max(1, int(math.log2(max(1, budget // itemsize))))
+    high = max(low, int(math.ceil(math.log2(max(2.0, float(reference.max_size()))))))
+    while low < high:
+        mid = (low + high) // 2
+        quick = reference.slice(target_size=2**mid) if reference.max_size() > 2**mid else reference
+        if _score(quick) < GOOD_SLICING_OVERHEAD * base:
+            high = mid
+        else:
+            low = mid + 1
+    good = 2**high * itemsize
+    hint = f"; a max_memory of at least {good} bytes keeps the overhead under {GOOD_SLICING_OVERHEAD:g}x"
+    raise ValueError(
+        f"meeting the memory budget of {budget} bytes takes {tree.nslices:.3g} slices that multiply the work "
+        f"{overhead:.3g}x ({_score(tree):.3g} flops against {base:.3g} unsliced), more than the "
+        f"{MAX_SLICING_OVERHEAD:g}x qtn accepts{hint}")
 
 
 def sliced_labels(tree) -> tuple[int, ...]:
