@@ -62,6 +62,12 @@ def channel_tensor(qubits: Sequence[cirq.Qid], kraus: Sequence[np.ndarray]) -> C
     return ChannelTensor(tuple(qubits), data, False, tp)
 
 
+#: Ops on more qubits than this are decomposed where they can be, not built dense.
+DENSE_QUBITS = 6
+#: The largest dense gate matrix built (bytes, complex128): 4**13 entries.
+MAX_GATE_BYTES = 1 << 30
+
+
 def op_tensors(
     op: cirq.Operation, depth: int = 0, allow_channels: bool = False
 ) -> "list[GateTensor | ChannelTensor]":
@@ -82,9 +88,21 @@ def op_tensors(
             f"operation {op} is a measurement; amplitudes and state vectors need a unitary circuit "
             "(remove it, e.g. with cirq.drop_terminal_measurements, or sample instead)"
         )
+    n = len(op.qubits)
+    if n > DENSE_QUBITS:
+        # a wide op is cheaper as its parts (fusion joins neighbours again), and its
+        # dense matrix (4**n entries) may not even fit in memory
+        parts = cirq.decompose_once(op, default=None)
+        if parts is not None:
+            return [t for part in parts for t in op_tensors(part, depth + 1, allow_channels)]
+        need = 16 * 4**n  # cirq builds unitaries in complex128
+        if need > MAX_GATE_BYTES:
+            raise ValueError(
+                f"operation {op} acts on {n} qubits and has no decomposition; its dense matrix would take "
+                f"{need} bytes, over the {MAX_GATE_BYTES} bytes qtn builds for one gate (qtn.compiler.MAX_GATE_BYTES); "
+                "give it a _decompose_ into smaller gates")
     u = cirq.unitary(op, None)
     if u is not None:
-        n = len(op.qubits)
         if n == 0:
             return [GateTensor((), u.reshape(()), True)]
         d = np.diagonal(u)

@@ -126,6 +126,8 @@ class Plan:
     source: str = field(default="search", compare=False)
     #: (method, bound seconds) of every candidate the plan was chosen from (``qtn.statevector``)
     alternatives: tuple = field(default=(), compare=False)
+    #: the roofline bound on the backend it was chosen for (a ``qtn.roofline.Bound``), or None
+    roofline: Any = field(default=None, compare=False)
 
     @property
     def ssa_path(self) -> list[tuple[int, int]]:
@@ -169,8 +171,10 @@ class Plan:
             f"  search time        {self.search_seconds:.3f} s"
             + ("" if self.source == "search" else f" (plan read from the {self.source})"),
         ]
+        if self.roofline is not None:
+            lines.append(f"  roofline bound     {self.roofline.report()}")
         for name, seconds in self.alternatives:
-            lines.append(f"  candidate          {name}: bound {seconds:.3g} s (modelled: roofline at assumed rates)")
+            lines.append(f"  candidate          {name}: roofline bound {seconds:.3g} s")
         if self.board_time is not None:
             lines.append(f"  board              {self.board_time.report()}")
         return "\n".join(lines)

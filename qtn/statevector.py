@@ -165,14 +165,17 @@ def state_bytes(n_qubits: int, itemsize: int) -> int:
 _choices: "OrderedDict[tuple, tuple]" = OrderedDict()  # (id sv, id tn) -> (sv, tn, chosen)
 
 
-def with_alternatives(plan: Plan, figures: Sequence[tuple[str, float]], others: Sequence[Plan] = ()) -> Plan:
-    """``plan`` recording the bound of every candidate it was chosen from; the same
-    object for the same candidates, so a cached plan stays one object call after call."""
+def with_alternatives(plan: Plan, figures: Sequence[tuple[str, float]], others: Sequence[Plan] = (),
+                      roofline=None) -> Plan:
+    """``plan`` recording its roofline bound and the bound of every candidate it was
+    chosen from; the same object for the same candidates, so a cached plan stays one
+    object call after call."""
     key = (id(plan), *map(id, others))
     found = _choices.get(key)
     if found is not None:
         return found[-1]
-    chosen = dataclasses.replace(plan, alternatives=tuple((name, float(sec)) for name, sec in figures))
+    chosen = dataclasses.replace(plan, alternatives=tuple((name, float(sec)) for name, sec in figures),
+                                 roofline=roofline)
     _choices[key] = (plan, *others, chosen)  # holding the candidates keeps their ids unique
     while len(_choices) > 256:
         _choices.popitem(last=False)
@@ -212,14 +215,17 @@ def choose_plan(
         The network to contract and its plan; ``plan.alternatives`` holds both bounds.
     """
     if cc.noisy or not fits(len(cc.qubits), cc.dtype.itemsize, memory_budget):
-        return tn_plan(None)
+        tn_net, tn = tn_plan(None)
+        return tn_net, with_alternatives(tn, [], roofline=bound(tn, rates))
     sv_net, sv = schrodinger_plan(cc, open_positions, bits, memory_budget, initial, cache=cache)
-    sv_s = bound(sv, rates).seconds
+    sv_bound = bound(sv, rates)
+    sv_s = sv_bound.seconds
     if sv_s < TRIVIAL_SECONDS:
-        return sv_net, with_alternatives(sv, [(sv.method, sv_s), ("tensor network (not planned)", float("nan"))])
+        figures = [(sv.method, sv_s), ("tensor network (not planned: the state vector is cheap)", float("nan"))]
+        return sv_net, with_alternatives(sv, figures, roofline=sv_bound)
     tn_net, tn = tn_plan("greedy" if sv_s < CHEAP_SECONDS else None)
-    tn_s = bound(tn, rates).seconds
-    figures = [(sv.method, sv_s), (f"tensor network ({tn.method})", tn_s)]
-    if sv_s < tn_s:
-        return sv_net, with_alternatives(sv, figures, [tn])
-    return tn_net, with_alternatives(tn, figures, [sv])
+    tn_bound = bound(tn, rates)
+    figures = [(sv.method, sv_s), (f"tensor network ({tn.method})", tn_bound.seconds)]
+    if sv_s < tn_bound.seconds:
+        return sv_net, with_alternatives(sv, figures, [tn], roofline=sv_bound)
+    return tn_net, with_alternatives(tn, figures, [sv], roofline=tn_bound)

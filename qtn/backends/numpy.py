@@ -35,6 +35,10 @@ class NumpyBackend(Backend):
         return np.asarray(a, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.shape[-1] == 1 and (a.shape[-2] == 1 or b.shape[-1] == 1):
+            # k = 1 with m = 1 or n = 1 (a diagonal gate's hyperedge): a scaling, one
+            # broadcast product instead of a stack of 1 x 1 GEMMs
+            return np.multiply(a, b)
         return np.matmul(a, b)
 
     def transpose_reshape(self, a: np.ndarray, perm: Sequence[int], shape: Sequence[int]) -> np.ndarray:
