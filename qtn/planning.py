@@ -365,9 +365,9 @@ def _search(network: Network, budget: int, itemsize: int, *, optimize, search_ti
         return _build(network, None, (), budget, itemsize, time.perf_counter() - t0, "trivial")
 
     # cotengra's Rust pathfinders (cotengrust) take one-character labels
-    inputs = [tuple(map(get_symbol, ix)) for ix in inputs]
-    output = tuple(map(get_symbol, output))
-    sizes = {get_symbol(label): d for label, d in sizes.items()}
+    inputs = [tuple(map(_symbol, ix)) for ix in inputs]
+    output = tuple(map(_symbol, output))
+    sizes = {_symbol(label): d for label, d in sizes.items()}
     if optimize is None or optimize == "greedy":
         tree = ctg.array_contract_tree(inputs, output, sizes, optimize="greedy", canonicalize=False)
         method = "greedy"
@@ -436,12 +436,22 @@ def sliced_labels(tree) -> tuple[int, ...]:
     return tuple(_label_of_symbol(symbol) for symbol in tree.sliced_inds)
 
 
+#: ``opt_einsum.get_symbol(i)`` is ``chr(i + 140)`` up to here and would give surrogates
+#: (U+D800..U+DFFF, which cotengrust cannot take) for the next 140 labels.
+_SURROGATE_LABEL = 0xD800 - 140
+
+
+def _symbol(label: int) -> str:
+    """A one-character cotengra label for an int label, never a surrogate."""
+    return get_symbol(label) if label < _SURROGATE_LABEL else chr(label + 140 + 2048)
+
+
 def _label_of_symbol(symbol: str) -> int:
-    """Inverse of ``opt_einsum.get_symbol`` for the labels qtn uses (ints >= 0)."""
+    """Inverse of :func:`_symbol` for the labels qtn uses (ints >= 0)."""
     code = ord(symbol)
-    if code >= 57344:  # get_symbol(i) = chr(i + 2048) for i >= 55296 (past the surrogates)
-        return code - 2048
-    if code >= 192:  # get_symbol(i) = chr(i + 140) for 52 <= i < 55296
+    if code >= 0xE000:  # past the surrogates
+        return code - 2048 - 140
+    if code >= 192:  # get_symbol(i) = chr(i + 140) for 52 <= i < _SURROGATE_LABEL
         return code - 140
     return _BASE_SYMBOLS.index(symbol)
 
