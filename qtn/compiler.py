@@ -68,6 +68,50 @@ DENSE_QUBITS = 6
 MAX_GATE_BYTES = 1 << 30
 
 
+#: A wide op's own matrix is used when it takes at most this many bytes (11 qubits).
+DIRECT_DENSE_BYTES = 1 << 26
+
+
+def _controlled_as_diagonal(op: "cirq.ControlledOperation") -> "list[GateTensor] | None":
+    """A wide controlled op with a small target as ``Q^dagger``, a diagonal on all its
+    qubits, ``Q`` (``U = Q D Q^dagger``, Schur form of the target's unitary): 2**n
+    numbers instead of 4**n, and no cascade of Toffolis. None when the target is wide."""
+    import itertools
+
+    import scipy.linalg
+
+    sub = op.sub_operation
+    if len(sub.qubits) > DENSE_QUBITS or not cirq.has_unitary(sub):
+        return None
+    u = cirq.unitary(sub)
+    t, q = scipy.linalg.schur(u, output="complex")  # a unitary is normal: t is diagonal
+    k = len(sub.qubits)
+    active = set(op.control_values.expand())
+    controls = op.controls
+    full = np.ones((2 ** len(controls), 2**k), dtype=np.complex128)
+    for row, bits in enumerate(itertools.product(*(range(c.dimension) for c in controls))):
+        if tuple(bits) in active:
+            full[row] = np.diag(t)
+    shape = (2,) * k
+    diag = GateTensor(tuple(controls) + tuple(sub.qubits), full.reshape((2,) * (len(controls) + k)), True)
+    if np.allclose(q, np.eye(2**k)):
+        return [diag]
+    return [GateTensor(tuple(sub.qubits), q.conj().T.reshape(shape + shape), False), diag,
+            GateTensor(tuple(sub.qubits), q.reshape(shape + shape), False)]
+
+
+def _own_unitary(op: cirq.Operation) -> "np.ndarray | None":
+    """The op's matrix from its own ``_unitary_`` (not through its decomposition), or None."""
+    method = getattr(op, "_unitary_", None)
+    if method is None:
+        return None
+    try:
+        u = method()
+    except (TypeError, ValueError, NotImplementedError):
+        return None
+    return None if u is NotImplemented or u is None else np.asarray(u)
+
+
 def op_tensors(
     op: cirq.Operation, depth: int = 0, allow_channels: bool = False
 ) -> "list[GateTensor | ChannelTensor]":
@@ -89,19 +133,29 @@ def op_tensors(
             "(remove it, e.g. with cirq.drop_terminal_measurements, or sample instead)"
         )
     n = len(op.qubits)
+    u = None
+    if n > DENSE_QUBITS and isinstance(op.untagged, cirq.ControlledOperation):
+        split = _controlled_as_diagonal(op.untagged)
+        if split is not None:
+            return split
     if n > DENSE_QUBITS:
-        # a wide op is cheaper as its parts (fusion joins neighbours again), and its
-        # dense matrix (4**n entries) may not even fit in memory
-        parts = cirq.decompose_once(op, default=None)
-        if parts is not None:
-            return [t for part in parts for t in op_tensors(part, depth + 1, allow_channels)]
-        need = 16 * 4**n  # cirq builds unitaries in complex128
-        if need > MAX_GATE_BYTES:
-            raise ValueError(
-                f"operation {op} acts on {n} qubits and has no decomposition; its dense matrix would take "
-                f"{need} bytes, over the {MAX_GATE_BYTES} bytes qtn builds for one gate (qtn.compiler.MAX_GATE_BYTES); "
-                "give it a _decompose_ into smaller gates")
-    u = cirq.unitary(op, None)
+        # a wide op is one dense tensor only where it has a matrix of its own (e.g. a
+        # controlled gate, often diagonal) of modest size; otherwise its parts are cheaper
+        # (fusion joins neighbours again), and its dense matrix (4**n entries) may not fit
+        if 16 * 4**n <= DIRECT_DENSE_BYTES:
+            u = _own_unitary(op)
+        if u is None:
+            parts = cirq.decompose_once(op, default=None)
+            if parts is not None:
+                return [t for part in parts for t in op_tensors(part, depth + 1, allow_channels)]
+            need = 16 * 4**n  # cirq builds unitaries in complex128
+            if need > MAX_GATE_BYTES:
+                raise ValueError(
+                    f"operation {op} acts on {n} qubits and has no decomposition; its dense matrix would take "
+                    f"{need} bytes, over the {MAX_GATE_BYTES} bytes qtn builds for one gate "
+                    "(qtn.compiler.MAX_GATE_BYTES); give it a _decompose_ into smaller gates")
+    if u is None:
+        u = cirq.unitary(op, None)
     if u is not None:
         if n == 0:
             return [GateTensor((), u.reshape(()), True)]

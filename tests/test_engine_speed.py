@@ -202,3 +202,17 @@ def test_roofline_bound_counts_every_step():
     b = bound(plan, ASSUMED)
     assert b.seconds == pytest.approx(b.compute_seconds + b.memory_seconds)
     assert b.seconds >= plan.flops / max(ASSUMED.gemm.values())
+
+
+@pytest.mark.parametrize("make", [
+    lambda q: cirq.X(q[7]).controlled_by(*q[:7], control_values=[1, 0, 1, 1, 0, 1, 1]),
+    lambda q: cirq.H(q[0]).controlled_by(*q[1:]),
+    lambda q: cirq.MatrixGate(cirq.testing.random_unitary(4, random_state=1)).on(q[0], q[5])
+    .controlled_by(*q[1:5], *q[6:]),
+    lambda q: cirq.Z(q[7]).controlled_by(*q[:7]),
+])
+def test_wide_controlled_gates_as_a_diagonal_between_basis_changes(make):
+    q = cirq.LineQubit.range(8)
+    circuit = cirq.Circuit(cirq.H.on_each(*q), cirq.rx(0.3).on_each(*q), make(q))
+    ref = cirq.final_state_vector(circuit, qubit_order=q, dtype=np.complex128)
+    np.testing.assert_allclose(qtn.state_vector(circuit, qubit_order=q, dtype=np.complex128), ref, atol=1e-10)
