@@ -46,12 +46,18 @@ def choose(network: Network, opts: RunOptions, limit: MemoryLimit, circuit: tupl
     """The simplified canonical network and its plan; with ``circuit`` =
     ``(compiled circuit, open positions, bits, initial)`` and the automatic planner, the
     cheaper (by roofline bound) of the tensor-network plan and the Schrödinger order."""
-    net = network.simplified().canonical()
     if circuit is None or opts.optimize is not None:
+        net = network.simplified().canonical()
         return net, plan_for(net, opts, limit)
     cc, open_positions, bits, initial = circuit
-    return choose_plan(cc, open_positions, bits, min(opts.max_memory, limit.bytes),
-                       lambda optimize: (net, plan_for(net, opts.replace(optimize=optimize), limit)), initial,
+
+    def tensor_network(optimize):
+        # simplified only when asked for: merging a deep narrow circuit's tensors is
+        # itself a contraction, which the Schrödinger order makes unnecessary
+        net = network.simplified().canonical()
+        return net, plan_for(net, opts.replace(optimize=optimize), limit)
+
+    return choose_plan(cc, open_positions, bits, min(opts.max_memory, limit.bytes), tensor_network, initial,
                        rates=measure_rates(opts.backend, opts.dtype), cache=opts.plan_cache)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from collections import OrderedDict
 from typing import Callable, Sequence
 
@@ -225,7 +226,10 @@ def choose_plan(
         return sv_net, with_alternatives(sv, figures, roofline=sv_bound)
     tn_net, tn = tn_plan("greedy" if sv_s < CHEAP_SECONDS else None)
     tn_bound = bound(tn, rates)
-    figures = [(sv.method, sv_s), (f"tensor network ({tn.method})", tn_bound.seconds)]
-    if sv_s < tn_bound.seconds:
+    # a network that simplification merged into one tensor was contracted by that merge
+    # (np.einsum, unplanned, not in the bound): never cheaper than a state-vector order
+    tn_s = tn_bound.seconds if tn.steps else math.inf
+    figures = [(sv.method, sv_s), (f"tensor network ({tn.method})", tn_s)]
+    if sv_s < tn_s:
         return sv_net, with_alternatives(sv, figures, [tn], roofline=sv_bound)
     return tn_net, with_alternatives(tn, figures, [sv], roofline=tn_bound)
