@@ -85,6 +85,17 @@ def schrodinger_network(
 
     # steps refer to tensors symbolically: SSA ids need the number of inputs, known at the end
     steps: list[tuple[str, tuple, tuple]] = []
+
+    def join(first, second):
+        """The product of two tensors (either may be None: nothing yet)."""
+        if first is None:
+            return second
+        steps.append(("pair", first, second))
+        return ("ssa", len(steps) - 1)
+
+    def project(ref, p):
+        """``ref`` with qubit ``p`` closed by its ``<b|``."""
+        return join(ref, ("in", add(basis[bits[p] if bits is not None else 0], (wire[p],))))
     for b, block in enumerate(blocks):
         data = block_tensor(gates, block)
         if block.diagonal:
@@ -100,32 +111,17 @@ def schrodinger_network(
         for p in block.positions:
             if p not in touched:
                 touched.add(p)
-                steps.append(("pair", operand, ("in", p)))
-                operand = ("ssa", len(steps) - 1)
-        if state_ref is None:
-            state_ref = operand
-        else:
-            steps.append(("pair", state_ref, operand))
-            state_ref = ("ssa", len(steps) - 1)
+                operand = join(operand, ("in", p))
+        state_ref = join(state_ref, operand)
         for p in block.positions:
             if last_block[p] == b and p not in open_set:
-                proj = add(basis[bits[p] if bits is not None else 0], (wire[p],))
-                steps.append(("pair", state_ref, ("in", proj)))
-                state_ref = ("ssa", len(steps) - 1)
+                state_ref = project(state_ref, p)
     # qubits no block touches: their |initial> vector is open or meets its <b| directly
     for p in range(n):
         if p in touched:
             continue
-        ref = ("in", p)
-        if p not in open_set:
-            proj = add(basis[bits[p] if bits is not None else 0], (wire[p],))
-            steps.append(("pair", ref, ("in", proj)))
-            ref = ("ssa", len(steps) - 1)
-        if state_ref is None:
-            state_ref = ref
-        else:
-            steps.append(("pair", state_ref, ref))
-            state_ref = ("ssa", len(steps) - 1)
+        ref = ("in", p) if p in open_set else project(("in", p), p)
+        state_ref = join(state_ref, ref)
     n_inputs = len(arrays)
 
     def ssa(ref) -> int:
