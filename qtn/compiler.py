@@ -86,6 +86,56 @@ def channel_tensor(qubits: Sequence[cirq.Qid], kraus: Sequence[np.ndarray]) -> C
     return ChannelTensor(tuple(qubits), data, False, tp)
 
 
+#: Ops on more qubits than this are decomposed where they can be, not built dense.
+DENSE_QUBITS = 6
+#: The largest dense gate matrix built (bytes, complex128): 4**13 entries.
+MAX_GATE_BYTES = 1 << 30
+
+
+#: A wide op's own matrix is used when it takes at most this many bytes (11 qubits).
+DIRECT_DENSE_BYTES = 1 << 26
+
+
+def _controlled_as_diagonal(op: "cirq.ControlledOperation") -> "list[GateTensor] | None":
+    """A wide controlled op with a small target as ``Q^dagger``, a diagonal on all its
+    qubits, ``Q`` (``U = Q D Q^dagger``, Schur form of the target's unitary): 2**n
+    numbers instead of 4**n, and no cascade of Toffolis. None when the target is wide."""
+    import itertools
+
+    import scipy.linalg
+
+    sub = op.sub_operation
+    if len(sub.qubits) > DENSE_QUBITS or not cirq.has_unitary(sub):
+        return None
+    u = cirq.unitary(sub)
+    t, q = scipy.linalg.schur(u, output="complex")  # a unitary is normal: t is diagonal
+    k = len(sub.qubits)
+    active = set(op.control_values.expand())
+    controls = op.controls
+    full = np.ones((2 ** len(controls), 2**k), dtype=np.complex128)
+    for row, bits in enumerate(itertools.product(*(range(c.dimension) for c in controls))):
+        if tuple(bits) in active:
+            full[row] = np.diag(t)
+    shape = (2,) * k
+    diag = GateTensor(tuple(controls) + tuple(sub.qubits), full.reshape((2,) * (len(controls) + k)), True)
+    if np.allclose(q, np.eye(2**k)):
+        return [diag]
+    return [GateTensor(tuple(sub.qubits), q.conj().T.reshape(shape + shape), False), diag,
+            GateTensor(tuple(sub.qubits), q.reshape(shape + shape), False)]
+
+
+def _own_unitary(op: cirq.Operation) -> "np.ndarray | None":
+    """The op's matrix from its own ``_unitary_`` (not through its decomposition), or None."""
+    method = getattr(op, "_unitary_", None)
+    if method is None:
+        return None
+    try:
+        u = method()
+    except (TypeError, ValueError, NotImplementedError):
+        return None
+    return None if u is NotImplemented or u is None else np.asarray(u)
+
+
 def op_tensors(
     op: cirq.Operation, depth: int = 0, allow_channels: bool = False
 ) -> "list[GateTensor | ChannelTensor]":
@@ -112,9 +162,31 @@ def op_tensors(
         if np.array_equal(m, np.diag(d)):
             return [GateTensor(tuple(op.qubits), d.reshape((2,) * len(op.qubits)), True, False)]
         return [GateTensor(tuple(op.qubits), m.reshape((2,) * (2 * len(op.qubits))), False, False)]
-    u = cirq.unitary(op, None)
+    n = len(op.qubits)
+    u = None
+    if n > DENSE_QUBITS and isinstance(op.untagged, cirq.ControlledOperation):
+        split = _controlled_as_diagonal(op.untagged)
+        if split is not None:
+            return split
+    if n > DENSE_QUBITS:
+        # a wide op is one dense tensor only where it has a matrix of its own (e.g. a
+        # controlled gate, often diagonal) of modest size; otherwise its parts are cheaper
+        # (fusion joins neighbours again), and its dense matrix (4**n entries) may not fit
+        if 16 * 4**n <= DIRECT_DENSE_BYTES:
+            u = _own_unitary(op)
+        if u is None:
+            parts = cirq.decompose_once(op, default=None)
+            if parts is not None:
+                return [t for part in parts for t in op_tensors(part, depth + 1, allow_channels)]
+            need = 16 * 4**n  # cirq builds unitaries in complex128
+            if need > MAX_GATE_BYTES:
+                raise ValueError(
+                    f"operation {op} acts on {n} qubits and has no decomposition; its dense matrix would take "
+                    f"{need} bytes, over the {MAX_GATE_BYTES} bytes qtn builds for one gate "
+                    "(qtn.compiler.MAX_GATE_BYTES); give it a _decompose_ into smaller gates")
+    if u is None:
+        u = cirq.unitary(op, None)
     if u is not None:
-        n = len(op.qubits)
         if n == 0:
             return [GateTensor((), u.reshape(()), True)]
         d = np.diagonal(u)

@@ -17,7 +17,8 @@ import numpy as np
 
 from .circuits import resolve_circuit, resolve_qubit_order
 from .compiler import CompiledCircuit, compile_circuit
-from .engine import plan_and_contract, plan_for
+from .engine import choose, peak_limit, plan_and_contract
+from .initial_state import InitialState
 from .ket import open_network
 from .options import RunOptions
 from .plan_cache import PlanCache
@@ -88,16 +89,16 @@ def amplitudes_of(cc: CompiledCircuit, bitstrings: Sequence[Any], opts: RunOptio
         return out
     varying = batch_positions(bits)
     if varying is not None:
-        tensor, _ = plan_and_contract(open_network(cc, varying, bits[0]), opts)
+        tensor, _ = plan_and_contract(open_network(cc, varying, bits[0]), opts, (cc, varying, bits[0], None))
         for j, b in enumerate(bits):
             out[j] = tensor[tuple(b[p] for p in varying)]
         return out
     for j, b in enumerate(bits):
-        out[j] = plan_and_contract(open_network(cc, (), b), opts)[0]
+        out[j] = plan_and_contract(open_network(cc, (), b), opts, (cc, (), b, None))[0]
     return out
 
 
-def state_vector_of(cc: CompiledCircuit, opts: RunOptions, initial: Sequence[int] | None = None) -> np.ndarray:
+def state_vector_of(cc: CompiledCircuit, opts: RunOptions, initial: "InitialState | None" = None) -> np.ndarray:
     """The state vector ``C|initial>`` of a compiled circuit (big-endian).
 
     Raises:
@@ -109,7 +110,7 @@ def state_vector_of(cc: CompiledCircuit, opts: RunOptions, initial: Sequence[int
             f"a state vector of {n} qubits is too large (qtn builds them up to {MAX_STATE_VECTOR_QUBITS} "
             "qubits); use qtn.amplitudes for chosen bitstrings"
         )
-    tensor, _ = plan_and_contract(open_network(cc, range(n), None, initial), opts)
+    tensor, _ = plan_and_contract(open_network(cc, range(n), None, initial), opts, (cc, list(range(n)), None, initial))
     return tensor.reshape(2**n)
 
 
@@ -137,8 +138,9 @@ def structure_resolver(circuit: cirq.AbstractCircuit, param_resolver: Any) -> An
 
 
 def plan_of(cc: CompiledCircuit, open_positions: Sequence[int], opts: RunOptions) -> Plan:
-    """The plan of the amplitude network of ``cc`` with ``open_positions`` left open."""
-    return plan_for(open_network(cc, open_positions).simplified().canonical(), opts)
+    """The plan of the amplitude network of ``cc`` with ``open_positions`` left open (the
+    Schrödinger order where it is cheaper, as the contraction would choose)."""
+    return choose(open_network(cc, open_positions), opts, peak_limit(opts), (cc, list(open_positions), None, None))[1]
 
 
 class Contraction:

@@ -21,6 +21,8 @@ from .executors import Runner, resolve, task_limit
 from .network import Network, components
 from .options import RunOptions
 from .planning import MemoryLimit, Plan, plan_network
+from .roofline import measure_rates
+from .statevector import choose_plan
 
 
 def peak_limit(opts: RunOptions, runner: Runner | None = None) -> MemoryLimit:
@@ -40,21 +42,42 @@ def plan_for(network: Network, opts: RunOptions, limit: MemoryLimit | None = Non
                         seed=opts.plan_seed, flop_rate=opts.backend.flop_rate(opts.dtype))
 
 
-def plan_and_contract(network: Network, opts: RunOptions) -> tuple[np.ndarray, Plan]:
+def choose(network: Network, opts: RunOptions, limit: MemoryLimit, circuit: tuple | None) -> tuple[Network, Plan]:
+    """The simplified canonical network and its plan; with ``circuit`` =
+    ``(compiled circuit, open positions, bits, initial)`` and the automatic planner, the
+    cheaper (by roofline bound) of the tensor-network plan and the Schrödinger order."""
+    if circuit is None or opts.optimize is not None:
+        net = network.simplified().canonical()
+        return net, plan_for(net, opts, limit)
+    cc, open_positions, bits, initial = circuit
+
+    def tensor_network(optimize):
+        # simplified only when asked for: merging a deep narrow circuit's tensors is
+        # itself a contraction, which the Schrödinger order makes unnecessary
+        net = network.simplified().canonical()
+        return net, plan_for(net, opts.replace(optimize=optimize), limit)
+
+    return choose_plan(cc, open_positions, bits, min(opts.max_memory, limit.bytes), tensor_network, initial,
+                       rates=measure_rates(opts.backend, opts.dtype), cache=opts.plan_cache)
+
+
+def plan_and_contract(network: Network, opts: RunOptions, circuit: tuple | None = None) -> tuple[np.ndarray, Plan]:
     """Simplify, plan and contract a network; the result in ``opts.dtype`` and its plan.
 
     Every intermediate fits ``opts.max_memory`` and one slice's peak fits
     :func:`peak_limit`; a plan over it is sliced further before anything is
     allocated. A checkpointed contraction takes the next slot of the checkpoint and
-    reuses the plan it was first run with.
+    reuses the plan it was first run with. ``circuit`` makes the Schrödinger order a
+    candidate (see :func:`choose`).
     """
-    net = network.simplified().canonical()
     runner = resolve(opts.executor)
     limit = peak_limit(opts, runner)
     slot = opts.checkpoint.next_slot() if isinstance(opts.checkpoint, Checkpoint) else opts.checkpoint
-    plan = None if slot is None else slot.saved_plan(net, opts.max_memory, limit.bytes)
-    if plan is None:
-        plan = plan_for(net, opts, limit)
+    if slot is None:
+        net, plan = choose(network, opts, limit, circuit)
+    else:  # a checkpoint keeps the tensor-network plan it was first run with
+        net = network.simplified().canonical()
+        plan = slot.saved_plan(net, opts.max_memory, limit.bytes) or plan_for(net, opts, limit)
     result = contract(net, plan, opts.backend, progress=opts.progress, executor=runner, checkpoint=slot,
                       memory_limit=limit)
     return result.astype(opts.dtype, copy=False), plan

@@ -57,6 +57,10 @@ class LoweredStep:
     out: tuple[Index, ...]
     out_shape: tuple[int, ...]
     gemm: GemmSpec
+    #: whether the operand's data must move (its storage is neither ``(batch, m, k)`` nor
+    #: ``(batch, k, m)`` -- the transposed matrix BLAS reads as it is); B alike.
+    a_moves: bool = True
+    b_moves: bool = True
 
 
 def lower_pair(
@@ -93,8 +97,23 @@ def lower_pair(
         if i not in keep:
             raise ValueError(f"index {i!r} appears in one operand only and is not kept; sum it out first")
 
+    return lower_groups(a_idx, b_idx, batch, m, k, n, size_dict)
+
+
+def lower_groups(
+    a_idx: Sequence[Index],
+    b_idx: Sequence[Index],
+    batch: Sequence[Index],
+    m: Sequence[Index],
+    k: Sequence[Index],
+    n: Sequence[Index],
+    size_dict: Mapping[Index, int],
+) -> LoweredStep:
+    """The step ``C[batch, m, n] = A[batch, m, k] @ B[batch, k, n]`` with the label order
+    of every group given (``qtn.layout`` chooses them so that operands need no permute)."""
     a_pos = {ix: p for p, ix in enumerate(a_idx)}
     b_pos = {ix: p for p, ix in enumerate(b_idx)}
+    batch, m, k, n = list(batch), list(m), list(k), list(n)
     a_perm = tuple(a_pos[i] for i in batch + m + k)
     b_perm = tuple(b_pos[i] for i in batch + k + n)
 
@@ -108,6 +127,7 @@ def lower_pair(
     else:
         a_shape, b_shape = (spec.m, spec.k), (spec.k, spec.n)
     out = tuple(batch + m + n)
+    a_store, b_store = list(a_idx), list(b_idx)
     return LoweredStep(
         a_perm=a_perm,
         a_shape=a_shape,
@@ -116,4 +136,6 @@ def lower_pair(
         out=out,
         out_shape=tuple(size_dict[i] for i in out),
         gemm=spec,
+        a_moves=a_store not in (batch + m + k, batch + k + m),
+        b_moves=b_store not in (batch + k + n, batch + n + k),
     )

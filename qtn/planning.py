@@ -31,13 +31,18 @@ import numpy as np
 from opt_einsum import get_symbol
 from opt_einsum.parser import _einsum_symbols_base as _BASE_SYMBOLS
 
-from .gemm import GemmSpec, LoweredStep, lower_pair
+from .gemm import GemmSpec, LoweredStep
+from .layout import lower_path
 from .network import Network
 from .plan_cache import PlanCache
 
 #: Below this many flops the greedy path is used as is.
 GREEDY_ENOUGH_FLOPS = 1e9
 DEFAULT_SEARCH_TIME = 30.0
+#: A budget whose slicing multiplies the work by more than this is refused ...
+MAX_SLICING_OVERHEAD = 10.0
+#: ... naming the smallest budget that keeps the overhead under this.
+GOOD_SLICING_OVERHEAD = 2.0
 #: More slices than this is refused as a budget no useful slicing can meet.
 MAX_SLICES = 2**32
 
@@ -119,6 +124,10 @@ class Plan:
     board_time: Any = field(default=None, compare=False)
     peak_limit: int | None = None
     source: str = field(default="search", compare=False)
+    #: (method, bound seconds) of every candidate the plan was chosen from (``qtn.statevector``)
+    alternatives: tuple = field(default=(), compare=False)
+    #: the roofline bound on the backend it was chosen for (a ``qtn.roofline.Bound``), or None
+    roofline: Any = field(default=None, compare=False)
 
     @property
     def ssa_path(self) -> list[tuple[int, int]]:
@@ -162,6 +171,10 @@ class Plan:
             f"  search time        {self.search_seconds:.3f} s"
             + ("" if self.source == "search" else f" (plan read from the {self.source})"),
         ]
+        if self.roofline is not None:
+            lines.append(f"  roofline bound     {self.roofline.report()}")
+        for name, seconds in self.alternatives:
+            lines.append(f"  candidate          {name}: roofline bound {seconds:.3g} s")
         if self.board_time is not None:
             lines.append(f"  board              {self.board_time.report()}")
         return "\n".join(lines)
@@ -352,9 +365,9 @@ def _search(network: Network, budget: int, itemsize: int, *, optimize, search_ti
         return _build(network, None, (), budget, itemsize, time.perf_counter() - t0, "trivial")
 
     # cotengra's Rust pathfinders (cotengrust) take one-character labels
-    inputs = [tuple(map(get_symbol, ix)) for ix in inputs]
-    output = tuple(map(get_symbol, output))
-    sizes = {get_symbol(label): d for label, d in sizes.items()}
+    inputs = [tuple(map(_symbol, ix)) for ix in inputs]
+    output = tuple(map(_symbol, output))
+    sizes = {_symbol(label): d for label, d in sizes.items()}
     if optimize is None or optimize == "greedy":
         tree = ctg.array_contract_tree(inputs, output, sizes, optimize="greedy", canonicalize=False)
         method = "greedy"
@@ -370,9 +383,14 @@ def _search(network: Network, budget: int, itemsize: int, *, optimize, search_ti
         tree, method = _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, tree,
                               flop_rate)
 
+    # the unsliced cost the slicing overhead is measured against
+    reference = tree if not tree.sliced_inds else \
+        ctg.array_contract_tree(inputs, output, sizes, optimize="greedy", canonicalize=False)
     if tree.max_size() > target:
         tree = tree.slice_and_reconfigure(target_size=target, allow_outer=False)
         method += "+sliced"
+    if tree.sliced_inds and _score(tree) > MAX_SLICING_OVERHEAD * _score(reference):
+        _refuse_overhead(tree, reference, budget, itemsize)
     if tree.max_size() > target:
         need = int(tree.max_size()) * itemsize
         raise ValueError(
@@ -389,17 +407,51 @@ def _search(network: Network, budget: int, itemsize: int, *, optimize, search_ti
     return _build(network, tree, sliced_labels(tree), budget, itemsize, time.perf_counter() - t0, method)
 
 
+def _refuse_overhead(tree, reference, budget: int, itemsize: int) -> None:
+    """Refuse a budget whose slicing multiplies the work by more than ``MAX_SLICING_OVERHEAD``,
+    naming the smallest budget (a power of two) that keeps the overhead under ``GOOD_SLICING_OVERHEAD``."""
+    overhead = _score(tree) / _score(reference)
+    base = _score(reference)
+    # binary search over power-of-two budgets with cotengra's quick slicer (no
+    # reconfiguration): its overhead bounds the reconfigured one's, so the figure is safe
+    low = max(1, int(math.log2(max(1, budget // itemsize))))
+    high = max(low, int(math.ceil(math.log2(max(2.0, float(reference.max_size()))))))
+    while low < high:
+        mid = (low + high) // 2
+        quick = reference.slice(target_size=2**mid) if reference.max_size() > 2**mid else reference
+        if _score(quick) < GOOD_SLICING_OVERHEAD * base:
+            high = mid
+        else:
+            low = mid + 1
+    good = 2**high * itemsize
+    hint = f"; a max_memory of at least {good} bytes keeps the overhead under {GOOD_SLICING_OVERHEAD:g}x"
+    raise ValueError(
+        f"meeting the memory budget of {budget} bytes takes {tree.nslices:.3g} slices that multiply the work "
+        f"{overhead:.3g}x ({_score(tree):.3g} flops against {base:.3g} unsliced), more than the "
+        f"{MAX_SLICING_OVERHEAD:g}x qtn accepts{hint}")
+
+
 def sliced_labels(tree) -> tuple[int, ...]:
     """The network labels a cotengra tree slices (it holds them as symbols)."""
     return tuple(_label_of_symbol(symbol) for symbol in tree.sliced_inds)
 
 
+#: ``opt_einsum.get_symbol(i)`` is ``chr(i + 140)`` up to here and would give surrogates
+#: (U+D800..U+DFFF, which cotengrust cannot take) for the next 140 labels.
+_SURROGATE_LABEL = 0xD800 - 140
+
+
+def _symbol(label: int) -> str:
+    """A one-character cotengra label for an int label, never a surrogate."""
+    return get_symbol(label) if label < _SURROGATE_LABEL else chr(label + 140 + 2048)
+
+
 def _label_of_symbol(symbol: str) -> int:
-    """Inverse of ``opt_einsum.get_symbol`` for the labels qtn uses (ints >= 0)."""
+    """Inverse of :func:`_symbol` for the labels qtn uses (ints >= 0)."""
     code = ord(symbol)
-    if code >= 57344:  # get_symbol(i) = chr(i + 2048) for i >= 55296 (past the surrogates)
-        return code - 2048
-    if code >= 192:  # get_symbol(i) = chr(i + 140) for 52 <= i < 55296
+    if code >= 0xE000:  # past the surrogates
+        return code - 2048 - 140
+    if code >= 192:  # get_symbol(i) = chr(i + 140) for 52 <= i < _SURROGATE_LABEL
         return code - 140
     return _BASE_SYMBOLS.index(symbol)
 
@@ -523,40 +575,23 @@ def _build(network: Network, tree, sliced: Sequence[int], budget: int, itemsize:
     if ssa_path is None:
         ssa_path = tree.get_ssa_path() if tree is not None else []
 
-    labels: list[tuple[int, ...]] = list(inputs)
+    lowered_steps, final = lower_path(inputs, ssa_path, output, sizes)
     live_bytes = {t: math.prod(sizes[i] for i in ix) * itemsize for t, ix in enumerate(inputs)}
-    holders: dict[int, int] = {}
-    for ix in inputs:
-        for i in ix:
-            holders[i] = holders.get(i, 0) + 1
-    out_set = set(output)
     steps: list[Step] = []
     largest = max(live_bytes.values(), default=itemsize)
     peak = sum(live_bytes.values())
     flops = 0
-    for left, right in ssa_path:
-        a, b = labels[left], labels[right]
-        keep = set()
-        for i in set(a) | set(b):
-            remaining = holders[i] - (i in a) - (i in b)
-            if remaining > 0 or i in out_set:
-                keep.add(i)
-        lowered = lower_pair(a, b, keep, sizes)
-        for i in set(a) | set(b):
-            holders[i] -= (i in a) + (i in b)
-        for i in lowered.out:
-            holders[i] += 1
-        labels.append(lowered.out)
+    for n_done, ps in enumerate(lowered_steps):
+        lowered, left, right = ps.lowered, ps.left, ps.right
         out_bytes = math.prod(lowered.out_shape) * itemsize
         current = sum(live_bytes.values())
         # the permuted copies of both operands plus the product exist at once
         peak = max(peak, current + live_bytes[left] + live_bytes[right] + out_bytes)
         del live_bytes[left], live_bytes[right]
-        live_bytes[len(labels) - 1] = out_bytes
+        live_bytes[len(inputs) + n_done] = out_bytes
         largest = max(largest, out_bytes)
         flops += lowered.gemm.flops
         steps.append(Step(left, right, lowered))
-    final = labels[-1] if labels else ()
     if sorted(final) != sorted(output):
         raise AssertionError(f"plan ends with labels {final}, expected {output}")
     return Plan(

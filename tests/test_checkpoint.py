@@ -104,7 +104,7 @@ def test_checkpoint_of_another_circuit_or_plan_is_refused(case, tmp_path):
 
 def test_simulator_checkpoint_numbers_contractions_and_pins_their_plans(tmp_path):
     circuit = grid_circuit(seed=3)
-    budget = qtn.plan(circuit).largest_intermediate_bytes // 4
+    budget = qtn.plan(circuit, optimize="greedy").largest_intermediate_bytes // 4
     ref = cirq.final_state_vector(circuit, dtype=np.complex128)[[3, 1000]]
     first = qtn.Simulator(max_memory=budget, dtype=np.complex128, checkpoint=tmp_path)
     np.testing.assert_allclose(first.compute_amplitudes(circuit, [3, 1000]), ref, atol=1e-12)
@@ -121,7 +121,7 @@ def test_simulator_checkpoint_numbers_contractions_and_pins_their_plans(tmp_path
 
 def test_plan_and_contract_reuses_the_stored_plan_after_a_restart(tmp_path):
     circuit = grid_circuit(seed=5)
-    opts = RunOptions.from_keywords(dict(max_memory=qtn.plan(circuit).largest_intermediate_bytes // 4,
+    opts = RunOptions.from_keywords(dict(max_memory=qtn.plan(circuit, optimize="greedy").largest_intermediate_bytes // 4,
                                          dtype=np.complex128, checkpoint=tmp_path))
     net = amplitude_network(circuit, 9)
     value, plan = plan_and_contract(net, opts)

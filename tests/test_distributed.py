@@ -69,7 +69,7 @@ def qtn_tasks_left(client, timeout=10.0) -> list[str]:
 
 def test_dask_and_threads_give_the_serial_amplitudes_and_state(client):
     circuit = grid_circuit()
-    full = qtn.plan(circuit)
+    full = qtn.plan(circuit, optimize="greedy")  # a tensor-network plan, to slice
     budget = full.largest_intermediate_bytes // 4
     bits = [0, 77, 4095]
     ref = cirq.final_state_vector(circuit, dtype=np.complex128)
@@ -92,7 +92,7 @@ def test_scheduler_address_string_connects_once(client):
     address = client.scheduler.address
     circuit = grid_circuit(seed=4)
     try:
-        sim = qtn.Simulator(max_memory=qtn.plan(circuit).largest_intermediate_bytes // 8, executor=address)
+        sim = qtn.Simulator(max_memory=qtn.plan(circuit, optimize="greedy").largest_intermediate_bytes // 8, executor=address)
         got = sim.compute_amplitudes(circuit, [5])
         again = sim.compute_amplitudes(circuit, [6])
         assert list(executors._clients) == [address]

@@ -110,10 +110,14 @@ def test_the_pool_hands_out_every_buffer_again_and_keeps_under_its_limit():
 def test_numpy_backend_writes_a_needed_copy_into_out_and_returns_views_as_is():
     backend = qtn.get_backend()
     x = np.arange(24, dtype=np.complex64).reshape(2, 3, 4)
-    out = np.empty((4, 6), np.complex64)
-    moved = backend.transpose_reshape(x, (2, 0, 1), (4, 6), out=out)
+    out = np.empty((3, 8), np.complex64)  # (1, 0, 2) then (3, 8) is no view: the data must move
+    moved = backend.transpose_reshape(x, (1, 0, 2), (3, 8), out=out)
     assert moved is out
-    np.testing.assert_array_equal(out, x.transpose(2, 0, 1).reshape(4, 6))
+    np.testing.assert_array_equal(out, x.transpose(1, 0, 2).reshape(3, 8))
+    # a transposed matrix BLAS reads as it is stays a view, whatever out is offered
+    t = backend.transpose_reshape(x, (2, 0, 1), (4, 6), out=np.empty((4, 6), np.complex64))
+    assert np.shares_memory(t, x)
+    np.testing.assert_array_equal(t, x.transpose(2, 0, 1).reshape(4, 6))
     view = backend.transpose_reshape(x, (0, 1, 2), (6, 4), out=np.empty((6, 4), np.complex64))
     assert np.shares_memory(view, x)
     y = np.ones((4, 5), np.complex64)

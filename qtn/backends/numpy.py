@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..permute import permute
 from .base import Backend
 
 
@@ -38,18 +39,38 @@ class NumpyBackend(Backend):
 
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``a @ b``; into ``out`` (C-contiguous, the product's shape and dtype) when given."""
+        if a.shape[-1] == 1 and (a.shape[-2] == 1 or b.shape[-1] == 1):
+            # k = 1 with m = 1 or n = 1 (a diagonal gate's hyperedge): a scaling, one
+            # broadcast product instead of a stack of 1 x 1 GEMMs
+            return np.multiply(a, b, out=out)
         return np.matmul(a, b, out=out)
 
     def transpose_reshape(self, a: np.ndarray, perm: Sequence[int], shape: Sequence[int],
                           out: np.ndarray | None = None) -> np.ndarray:
-        """As :meth:`Backend.transpose_reshape`; a copy that is needed goes into ``out``
-        (C-contiguous, of ``shape``) when given, and ``out`` is returned. A view needs no copy
-        and ignores ``out``."""
-        if tuple(perm) != tuple(range(a.ndim)):
-            a = a.transpose(perm)
-        if a.flags.c_contiguous:
-            return a.reshape(shape)  # a view
+        """As :meth:`Backend.transpose_reshape`. A matrix (or stack) that BLAS reads as it
+        is -- a transposed one included -- is handed on as a view and ``out`` is ignored;
+        anything else is copied by the blocked permute kernel, into ``out`` (C-contiguous,
+        of ``shape``) when given."""
+        view = a.transpose(perm) if tuple(perm) != tuple(range(a.ndim)) else a
+        try:
+            reshaped = view.reshape(shape, copy=False)
+        except ValueError:  # not expressible as a view: the data must move
+            reshaped = None
+        if reshaped is not None and _blas_ready(reshaped):
+            return reshaped
         if out is not None:
-            np.copyto(out.reshape(a.shape), a)
-            return out
-        return np.ascontiguousarray(a).reshape(shape)
+            permute(a, perm, out=out)
+            return out  # the caller's buffer itself: the pool tells copies from views by identity
+        return permute(a, perm).reshape(shape)
+
+
+def _blas_ready(a: np.ndarray) -> bool:
+    """C-contiguous, or a stack of matrices each with one unit stride (BLAS' N or T form)."""
+    if a.flags.c_contiguous:
+        return True
+    if a.ndim < 2:
+        return False
+    s0, s1 = a.strides[-2:]
+    item = a.itemsize
+    rows, cols = a.shape[-2:]
+    return (s1 == item and s0 >= cols * item) or (s0 == item and s1 >= rows * item)

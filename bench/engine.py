@@ -1,0 +1,214 @@
+"""The contraction engine on one tree: qtn against quimb's engine, time split, roofline.
+
+For the Sycamore m = 10 amplitude (or ``--grid RxC --depth D``) one cotengra
+HyperOptimizer tree is found, then, in alternating rounds (median of ``--repeat``):
+
+* ``qtn``             qtn's engine (layout-aware lowering, permute kernel, BLAS);
+* ``quimb@qtn-tree``  quimb's engine (``tensor_contract``, i.e. cotengra) on the same
+                      network and the same tree;
+* ``matmul``          NumPy complex64 2048^3, the reference rate under the same load.
+
+qtn's time is split into permute / GEMM / other (an instrumented run of the same
+plan: per step the permutes of both operands, the GEMM, the rest), with the bytes
+the permutes moved and the plan's roofline bound at this machine's measured rates.
+It also times the permute candidates (qtn's C kernel, NumPy's copy, TBLIS'
+``transpose_add``) on the permutes the plan still has, and TBLIS' transpose-free
+contraction (``pytblis.contract``) against permute + GEMM on the big steps.
+
+Run it pinned to one core with one BLAS thread, as the issue's figures are::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \\
+        taskset -c 1 python bench/engine.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cirq
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import amplitudes as amp  # noqa: E402  (bench/amplitudes.py: cases, quimb on qtn's tree)
+import common  # noqa: E402
+
+import qtn  # noqa: E402
+from qtn import permute  # noqa: E402
+from qtn.execute import upload_inputs  # noqa: E402
+from qtn.io import read_circuit  # noqa: E402
+from qtn.roofline import bound, measure_rates  # noqa: E402
+
+
+def split_run(net, plan, backend) -> dict:
+    """One instrumented contraction: seconds in permutes, GEMMs and the rest; bytes permuted."""
+    t_start = time.perf_counter()
+    tensors = upload_inputs(net, plan, backend, 0)
+    perm_s = gemm_s = 0.0
+    perm_bytes = 0
+    for step in plan.steps:
+        low = step.lowered
+        t0 = time.perf_counter()
+        a = backend.transpose_reshape(tensors[step.left], low.a_perm, low.a_shape)
+        b = backend.transpose_reshape(tensors[step.right], low.b_perm, low.b_shape)
+        t1 = time.perf_counter()
+        for x, src in ((a, tensors[step.left]), (b, tensors[step.right])):
+            if not np.shares_memory(x, src):
+                perm_bytes += 2 * x.nbytes
+        tensors[step.left] = tensors[step.right] = None
+        product = backend.matmul(a, b)
+        t2 = time.perf_counter()
+        tensors.append(product.reshape(low.out_shape))
+        perm_s += t1 - t0
+        gemm_s += t2 - t1
+    total = time.perf_counter() - t_start
+    return {"total_s": total, "permute_s": perm_s, "gemm_s": gemm_s, "other_s": total - perm_s - gemm_s,
+            "permute_bytes": perm_bytes}
+
+
+def permute_candidates(net, plan, limit: int = 6) -> list[dict]:
+    """The plan's largest remaining permutes, timed with qtn's kernel, NumPy and TBLIS."""
+    try:
+        import pytblis
+    except ImportError:
+        pytblis = None
+    rng = np.random.default_rng(0)
+    labels = [tuple(ix) for ix in plan.inputs]
+    jobs = []
+    for step in plan.steps:
+        low = step.lowered
+        for ssa, moves, perm in ((step.left, low.a_moves, low.a_perm), (step.right, low.b_moves, low.b_perm)):
+            if moves:
+                jobs.append((2 ** len(labels[ssa]), len(labels[ssa]), perm))
+        labels.append(low.out)
+    jobs.sort(reverse=True)
+    rows = []
+    for size, ndim, perm in jobs[:limit]:
+        a = rng.standard_normal(size).astype(np.complex64).reshape((2,) * ndim)
+        row = {"elements": size, "perm": list(perm)}
+        row["qtn_kernel_s"] = common.median_time(lambda: permute.permute(a, perm), repeat=3)[0]
+        row["numpy_s"] = common.median_time(lambda: np.ascontiguousarray(a.transpose(perm)), repeat=3)[0]
+        if pytblis is not None:
+            letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[:ndim]
+            sub = letters + "->" + "".join(letters[p] for p in perm)
+            row["tblis_s"] = common.median_time(lambda: pytblis.transpose_add(sub, a), repeat=3)[0]
+        rows.append(row)
+        print(f"  permute 2^{ndim}: qtn kernel {row['qtn_kernel_s'] * 1e3:.1f} ms, numpy {row['numpy_s'] * 1e3:.1f} ms"
+              + (f", tblis {row['tblis_s'] * 1e3:.1f} ms" if "tblis_s" in row else ""))
+    return rows
+
+
+def tblis_steps(net, plan, backend, min_elements: int = 1 << 20) -> dict:
+    """TBLIS' transpose-free contraction against permute + GEMM on the steps with a big operand."""
+    try:
+        import pytblis
+    except ImportError as err:
+        return {"skipped": f"pytblis not importable ({err})"}
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    tensors = upload_inputs(net, plan, backend, 0)
+    labels = [tuple(ix) for ix in plan.inputs]
+    ours = theirs = 0.0
+    wins = 0
+    for step in plan.steps:
+        low = step.lowered
+        x, y = tensors[step.left], tensors[step.right]
+        t0 = time.perf_counter()
+        product = backend.matmul(backend.transpose_reshape(x, low.a_perm, low.a_shape),
+                                 backend.transpose_reshape(y, low.b_perm, low.b_shape)).reshape(low.out_shape)
+        t1 = time.perf_counter()
+        if max(x.size, y.size) >= min_elements:
+            names: dict = {}
+            sym = lambda ls: "".join(letters[names.setdefault(i, len(names))] for i in ls)  # noqa: E731
+            sub = f"{sym(labels[step.left])},{sym(labels[step.right])}->{sym(low.out)}"
+            t2 = time.perf_counter()
+            pytblis.contract(sub, x, y)
+            t3 = time.perf_counter()
+            ours += t1 - t0
+            theirs += t3 - t2
+            wins += (t3 - t2) < (t1 - t0)
+        tensors[step.left] = tensors[step.right] = None
+        tensors.append(product)
+        labels.append(low.out)
+    return {"permute_gemm_s": ours, "tblis_s": theirs, "steps_tblis_faster": wins}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--grid", help="RxC grid circuit instead of Sycamore m=10")
+    p.add_argument("--depth", type=int, default=12)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--search-repeats", type=int, default=16)
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args(argv)
+    info = common.machine_info()
+    common.print_machine(info)
+    try:
+        from threadpoolctl import threadpool_info
+        pools = [{k: d.get(k) for k in ("internal_api", "num_threads", "architecture")} for d in threadpool_info()]
+    except ImportError:
+        pools = "threadpoolctl not installed"
+    load0 = os.getloadavg()[0]
+    print(f"thread pools: {pools}; affinity {sorted(os.sched_getaffinity(0))}; load average {load0:.2f}")
+    if args.grid:
+        r, c = map(int, args.grid.split("x"))
+        circuit = cirq.experiments.random_rotations_between_grid_interaction_layers_circuit(
+            cirq.GridQubit.rect(r, c), args.depth, seed=0)
+        name = f"grid{args.grid}-d{args.depth}"
+    else:
+        circuit, name = read_circuit(amp.SYCAMORE), "sycamore-m10"
+    permute.set_num_threads(len(os.sched_getaffinity(0)))
+    case = amp.qtn_case(circuit, 0, amp.hyper(args.search_repeats))
+    plan, net = case.plan, case.net
+    backend = qtn.get_backend("numpy")
+    rates = measure_rates(backend)
+    roof = bound(plan, rates)
+    print(f"{name}: {plan.flops:.3g} flops, width {plan.width:.1f}, {plan.n_slices} slice(s); "
+          f"roofline {roof.report()}")
+    fns = {"qtn": lambda: case.run(backend), "matmul": amp.Matmul(2048)}
+    try:
+        fns["quimb@qtn-tree"] = amp.quimb_on_qtn_tree(case)
+    except ImportError as err:
+        print(f"  skip quimb: {err}")
+    timed = amp.interleaved(fns, args.repeat)
+    mm = fns["matmul"].flops / timed["matmul"][1]
+    splits = [split_run(net, plan, backend) for _ in range(max(1, args.repeat))]
+    split = {k: statistics.median(s[k] for s in splits) for k in splits[0]}
+    q_s = timed["qtn"][1]
+    result = {
+        "circuit": name, "flops": plan.flops, "width": plan.width, "n_slices": plan.n_slices,
+        "qtn_s": q_s, "qtn_gflops": plan.flops / q_s / 1e9, "matmul_gflops": mm / 1e9,
+        "matmul_fraction": plan.flops / q_s / mm, "split": split,
+        "permute_fraction": split["permute_s"] / split["total_s"],
+        "roofline_s": roof.seconds, "roofline_fraction": roof.seconds / q_s,
+        "rates": {"gemm": dict(rates.gemm), "bandwidth": rates.bandwidth, "source": rates.source},
+    }
+    print(f"  qtn {q_s:.3f} s = {result['qtn_gflops']:.1f} GFLOP/s = {100 * result['matmul_fraction']:.0f} % of "
+          f"NumPy matmul ({mm / 1e9:.1f} GFLOP/s, same rounds); roofline bound {roof.seconds:.3f} s "
+          f"({100 * result['roofline_fraction']:.0f} % of achieved)")
+    print(f"  split (instrumented run): permute {split['permute_s']:.3f} s ({100 * result['permute_fraction']:.0f} %), "
+          f"GEMM {split['gemm_s']:.3f} s, other {split['other_s']:.3f} s; permutes moved "
+          f"{split['permute_bytes'] / 1e9:.2f} GB")
+    if "quimb@qtn-tree" in timed:
+        qu = timed["quimb@qtn-tree"][1]
+        result["quimb_same_tree_s"] = qu
+        result["qtn_over_quimb"] = q_s / qu
+        print(f"  quimb's engine on the same tree {qu:.3f} s: qtn / quimb = {q_s / qu:.2f} (target <= 0.67)")
+        a_q, a_u = complex(timed["qtn"][0]), complex(timed["quimb@qtn-tree"][0])
+        result["amplitude_rel_diff"] = abs(a_q - a_u) / abs(a_u)
+    print("permute candidates on the plan's largest remaining permutes:")
+    result["permute_candidates"] = permute_candidates(net, plan)
+    result["tblis_contract"] = tblis_steps(net, plan, backend)
+    print(f"  TBLIS transpose-free contraction on the big steps: {result['tblis_contract']}")
+    result["load_average"] = {"start": load0, "end": os.getloadavg()[0]}
+    result["note"] = "measured on a 2-core machine shared with other jobs; see load_average"
+    if not args.no_write:
+        print(f"results: {common.write_results('engine', {'machine': info, 'pools': pools, **result})}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

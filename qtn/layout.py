@@ -1,0 +1,212 @@
+"""Layout-aware lowering: the axis order of every intermediate chosen for the step that consumes it.
+
+A step ``C = A @ B`` needs its operands grouped as ``(batch, m, k)`` and
+``(batch, k, n)``. An operand stored as ``batch + m + k`` *or* ``batch + k + m`` (for
+B: ``batch + k + n`` or ``batch + n + k``) needs no data move: the second form is a
+transposed matrix, which BLAS reads as it is (NumPy hands it a transposed view). So
+an operand is permuted only when its storage is not of one of these forms.
+
+The step decides the order of its product: within each group (batch, m, n) any order
+its operands give for free, and either ``batch + m + n`` or ``batch + n + m`` (the
+product ``(B^T A^T)`` costs the same). :func:`lower_path` picks, step by step, the
+orders that minimise the elements permuted in this step plus those its product will
+need permuted in the step that consumes it (one step of look-ahead; the partner there
+counts when its layout is already known). Steps on small tensors take the plain
+lowering: their permutes cost nothing worth a search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+from math import prod
+from typing import Mapping, Sequence
+
+from .gemm import LoweredStep, lower_groups
+
+Labels = tuple[int, ...]
+#: Steps whose operands and product together hold fewer elements than this keep the plain lowering.
+SMALL_STEP_ELEMENTS = 1 << 12
+#: A transposed operand runs a little slower in BLAS than a plain one (measured 0-30 %
+#: on skinny shapes); this fraction of its elements is charged to break ties.
+TRANSPOSED_CHARGE = 0.05
+
+
+#: Expected later permutes of a product whose labels are not in the order they are
+#: summed, as a fraction of its size times the fraction of label pairs out of order.
+DISORDER_CHARGE = 0.5
+
+
+def _disorder(order: Labels, death: Mapping[int, int]) -> float:
+    """Fraction of label pairs of ``order`` where the one summed sooner comes first."""
+    d = [death.get(i, 1 << 30) for i in order]
+    pairs = len(d) * (len(d) - 1) // 2
+    if not pairs:
+        return 0.0
+    bad = sum(1 for i in range(len(d)) for j in range(i + 1, len(d)) if d[i] < d[j])
+    return bad / pairs
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """One lowered step: SSA ids of the operand in the role of A (``left``) and of B."""
+
+    left: int
+    right: int
+    lowered: LoweredStep
+
+
+def _sub(order: Sequence[int], members: "set[int] | frozenset[int]") -> Labels:
+    return tuple(i for i in order if i in members)
+
+
+def operand_cost(storage: Labels, batch: Labels, inner: Labels, k: Labels, size: int) -> float:
+    """Elements moved to bring an operand into ``batch + inner + k`` (or ``batch + k + inner``)."""
+    if storage == batch + inner + k:
+        return 0.0
+    if storage == batch + k + inner:
+        return TRANSPOSED_CHARGE * size
+    return float(size)
+
+
+def _consumer_cost(order: Labels, size: int, batch: frozenset, k: frozenset,
+                   partner: Labels | None, partner_size: int) -> float:
+    """Least elements moved at the consuming step if this operand is stored as ``order``
+    (the partner's cost counted when its layout is known)."""
+    mine_r = _sub(order, set(order) - batch - k)
+    best = float("inf")
+    choices_b = {_sub(order, batch)} | ({_sub(partner, batch)} if partner is not None else set())
+    choices_k = {_sub(order, k)} | ({_sub(partner, k)} if partner is not None else set())
+    for bt, kk in product(choices_b, choices_k):
+        cost = operand_cost(order, bt, mine_r, kk, size)
+        if partner is not None:
+            cost += operand_cost(partner, bt, _sub(partner, set(partner) - batch - k), kk, partner_size)
+        best = min(best, cost)
+    return best
+
+
+def lower_path(
+    inputs: Sequence[Labels],
+    ssa_path: Sequence[tuple[int, int]],
+    output: Labels,
+    size_dict: Mapping[int, int],
+) -> tuple[list[PathStep], Labels]:
+    """Lower every step of a contraction path, choosing the layouts of intermediates.
+
+    Args:
+        inputs: labels of the input tensors in storage order.
+        ssa_path: pairs of SSA ids (inputs ``0..n-1``, step ``s`` makes ``n + s``).
+        output: labels of the result, in order.
+        size_dict: dimension of every label.
+
+    Returns:
+        The lowered steps (operands possibly swapped: ``left`` is the GEMM's A) and the
+        labels of the last product in storage order.
+    """
+    n_in = len(inputs)
+    labels: list[Labels] = [tuple(ix) for ix in inputs]
+    label_sets = [frozenset(ix) for ix in inputs]
+    out_set = frozenset(output)
+    # pass 1 (sets only): what each step keeps, and who consumes each tensor
+    holders: dict[int, int] = {}
+    for ix in inputs:
+        for i in ix:
+            holders[i] = holders.get(i, 0) + 1
+    keeps: list[frozenset] = []
+    consumer: dict[int, int] = {}
+    death: dict[int, int] = {i: len(ssa_path) for i in out_set}  # step that sums each label
+    for s, (x, y) in enumerate(ssa_path):
+        a, b = label_sets[x], label_sets[y]
+        keep = frozenset(i for i in a | b if holders[i] - (i in a) - (i in b) > 0 or i in out_set)
+        for i in a | b:
+            holders[i] -= (i in a) + (i in b)
+        new = (a ^ b) | (a & b & keep)
+        for i in new:
+            holders[i] += 1
+        keeps.append(keep)
+        for i in (a & b) - keep:
+            death[i] = s
+        label_sets.append(frozenset(new))
+        consumer[x] = consumer[y] = s
+
+    def size_of(ls) -> int:
+        return prod(size_dict[i] for i in ls)
+
+    steps: list[PathStep] = []
+    for s, (x, y) in enumerate(ssa_path):
+        a_idx, b_idx, keep = labels[x], labels[y], keeps[s]
+        a_set, b_set = label_sets[x], label_sets[y]
+        batch_set = a_set & b_set & keep
+        k_set = (a_set & b_set) - keep
+        m_set, n_set = a_set - b_set, b_set - a_set
+        out_size = size_of(label_sets[n_in + s])
+        a_size, b_size = size_of(a_set), size_of(b_set)
+        plain = (_sub(a_idx, batch_set), _sub(a_idx, m_set), _sub(a_idx, k_set), _sub(b_idx, n_set))
+        if a_size + b_size + out_size < SMALL_STEP_ELEMENTS:
+            best = (plain, False)
+        else:
+            best = _best_layout(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size, b_size,
+                                out_size, n_in, labels, label_sets, keeps, consumer, ssa_path, output, size_of,
+                                death)
+        (bt, m, k, n), swap = best
+        if swap:  # the product is (batch, n, m): B^T A^T, i.e. y in the role of A
+            low = lower_groups(b_idx, a_idx, bt, n, k, m, size_dict)
+            steps.append(PathStep(y, x, low))
+        else:
+            low = lower_groups(a_idx, b_idx, bt, m, k, n, size_dict)
+            steps.append(PathStep(x, y, low))
+        labels.append(low.out)
+    return steps, (labels[-1] if labels else ())
+
+
+def _best_layout(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size, b_size, out_size, n_in,
+                 labels, label_sets, keeps, consumer, ssa_path, output, size_of, death):
+    """The group orders and orientation of one step with the least elements moved
+    here and at the consumer of its product."""
+    me = n_in + s
+    t = consumer.get(me)
+    desired: list[Labels] = []
+    if t is None:
+        desired.append(tuple(output))
+        look = None
+    else:
+        cx, cy = ssa_path[t]
+        partner_id = cy if cx == me else cx
+        mine = label_sets[me]
+        pset = label_sets[partner_id]
+        c_batch = mine & pset & keeps[t]
+        c_k = (mine & pset) - keeps[t]
+        partner = labels[partner_id] if partner_id < len(labels) else None  # known layout?
+        rest = mine - c_batch - c_k
+        both = tuple(dict.fromkeys(a_idx + b_idx))  # the operands' labels, each once
+        ref = partner if partner is not None else both
+        r_order = _sub(both, rest)
+        desired.append(_sub(ref, c_batch) + r_order + _sub(ref, c_k))
+        desired.append(_sub(ref, c_batch) + _sub(ref, c_k) + r_order)
+        look = (frozenset(c_batch), frozenset(c_k), partner, size_of(pset) if partner is not None else 0)
+    # labels summed soonest last: a stem that keeps this order finds the labels of its
+    # next steps at its end (several steps of look-ahead for the price of a sort)
+    by_death = tuple(sorted(dict.fromkeys(a_idx + b_idx), key=lambda i: -death.get(i, len(ssa_path))))
+    desired.append(by_death)
+    bts = {_sub(a_idx, batch_set), _sub(b_idx, batch_set)} | {_sub(d, batch_set) for d in desired}
+    ks = {_sub(a_idx, k_set), _sub(b_idx, k_set)}
+    ms = {_sub(a_idx, m_set)} | {_sub(d, m_set) for d in desired}
+    ns = {_sub(b_idx, n_set)} | {_sub(d, n_set) for d in desired}
+    best, best_cost = None, float("inf")
+    for bt, k in product(bts, ks):
+        for m in ms:
+            cost_a = operand_cost(a_idx, bt, m, k, a_size)
+            for n in ns:
+                here = cost_a + operand_cost(b_idx, bt, k, n, b_size)
+                if here >= best_cost:
+                    continue
+                for swap in (False, True):
+                    order = bt + (n + m if swap else m + n)
+                    if look is None:
+                        ahead = 0.0 if order == tuple(output) else float(out_size)
+                    else:
+                        ahead = _consumer_cost(order, out_size, *look)
+                        ahead += DISORDER_CHARGE * out_size * _disorder(order, death)
+                    if here + ahead < best_cost:
+                        best, best_cost = ((bt, m, k, n), swap), here + ahead
+    return best

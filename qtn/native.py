@@ -1,0 +1,95 @@
+"""Small C kernels of the host engine, compiled at first use and cached per machine.
+
+The sources ship in ``qtn/data/native``; ``cc`` (``$CC``) builds each into a shared
+library under ``$QTN_CACHE_DIR/native`` (default ``~/.cache/qtn/native``), keyed by a
+hash of the source, compiler, flags and CPU, and ctypes loads it. Where no compiler
+works, :func:`load` returns None and callers use their NumPy path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import importlib.resources
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+CFLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c11")
+
+_lock = threading.Lock()
+_loaded: dict[str, "ctypes.CDLL | None"] = {}
+_errors: dict[str, str] = {}
+
+
+def cache_root() -> Path:
+    """``$QTN_CACHE_DIR/native``, else ``$XDG_CACHE_HOME/qtn/native`` (``~/.cache/qtn/native``)."""
+    if os.environ.get("QTN_CACHE_DIR"):
+        return Path(os.environ["QTN_CACHE_DIR"]) / "native"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "qtn" / "native"
+
+
+def _cpu_flags() -> str:
+    # -march=native code must not be reused on another CPU sharing the cache folder
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((ln for ln in f if ln.startswith("flags")), "")
+    except OSError:
+        return ""
+
+
+def _build(name: str) -> Path:
+    compiler = shutil.which(os.environ.get("CC", "cc"))
+    if compiler is None:
+        raise OSError("no C compiler (cc or $CC) on PATH")
+    source = (importlib.resources.files("qtn") / "data" / "native" / f"{name}.c").read_text()
+    digest = hashlib.sha256("\0".join([source, compiler, " ".join(CFLAGS), _cpu_flags()]).encode()).hexdigest()[:16]
+    folder = cache_root() / f"{name}-{digest}"
+    lib = folder / f"lib{name}.so"
+    if lib.exists():
+        return lib
+    folder.mkdir(parents=True, exist_ok=True)
+    src = folder / f"{name}.c"
+    src.write_text(source)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".lib{name}.", suffix=".so")
+    os.close(fd)
+    try:
+        proc = subprocess.run([compiler, *CFLAGS, str(src), "-o", tmp], capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            raise OSError(f"{compiler} failed on {src}:\n{proc.stderr.strip()}")
+        os.replace(tmp, lib)  # concurrent builders never load a half-written library
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return lib
+
+
+def load(name: str) -> "ctypes.CDLL | None":
+    """The compiled library of ``qtn/data/native/<name>.c``, or None where it cannot be built
+    (the reason is in :func:`build_error`)."""
+    with _lock:
+        if name not in _loaded:
+            # idle OpenMP threads must sleep, not spin: they would take the cores from BLAS
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            try:
+                _loaded[name] = ctypes.CDLL(str(_build(name)))
+            except (OSError, subprocess.SubprocessError) as err:
+                _loaded[name], _errors[name] = None, str(err)
+        return _loaded[name]
+
+
+def build_error(name: str) -> str | None:
+    """Why :func:`load` returned None for ``name`` (None if it loaded or was not tried)."""
+    return _errors.get(name)
+
+
+def default_threads() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)

@@ -1,0 +1,248 @@
+"""The Schrödinger order: fused gate blocks applied to the state one after another.
+
+Where the state vector fits, applying the circuit's gates to it in sequence (fused
+into blocks of a few qubits, :mod:`qtn.fusion`) is often cheaper than any
+tensor-network order, above all for deep narrow circuits. This module writes that
+order as a contraction path over a network of the blocks, so the same lowering,
+executor and backends run it and its cost is counted like any plan's:
+
+* a qubit's ``|initial>`` vector is contracted into the first block on it;
+* the state grows as blocks on new qubits join it (a product with no shared wire);
+* a qubit closed by ``<b|`` is projected right after its last block, so an amplitude
+  never holds more of the state than its open and still active qubits.
+
+:func:`choose_plan` compares this order with the tensor-network plan by their
+roofline bound and returns the cheaper, with the figures of both in
+``Plan.alternatives``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from collections import OrderedDict
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .compiler import BASIS, CompiledCircuit
+from .fusion import DEFAULT_FUSE_QUBITS, block_tensor, gates_of, grouping
+from .initial_state import InitialState
+from .network import Network
+from .plan_cache import PlanCache
+from .planning import Plan, plan_from_path
+from .roofline import ASSUMED, Rates, bound
+#: The state vector, a product and a permuted copy live at once.
+STATE_COPIES = 3
+
+
+def fits(n_qubits: int, itemsize: int, budget: int) -> bool:
+    """Whether a state vector of ``n_qubits`` (with its working copies) fits ``budget`` bytes."""
+    return n_qubits <= 34 and STATE_COPIES * (2**n_qubits) * itemsize <= budget
+
+
+def start_vectors(initial: "InitialState | None", n: int, dtype: Any) -> list[np.ndarray]:
+    """Each qubit's starting vector (``|0>`` unless ``initial`` says otherwise).
+
+    Raises:
+        ValueError: ``initial`` has a block of several qubits (an entangled start is not a
+            product of per-qubit vectors; the tensor-network plan handles it).
+    """
+    vectors = [np.asarray(BASIS[0], dtype=dtype)] * n
+    for positions, tensor in initial.blocks if initial is not None else ():
+        if len(positions) != 1:
+            raise ValueError("the Schrödinger order starts from a product state, one vector per qubit")
+        vectors[positions[0]] = np.asarray(tensor, dtype=dtype).reshape(2)
+    return vectors
+
+
+def schrodinger_network(
+    cc: CompiledCircuit,
+    open_positions: Sequence[int],
+    bits: Sequence[int] | None,
+    initial: "InitialState | None" = None,
+    fuse_qubits: int = DEFAULT_FUSE_QUBITS,
+) -> tuple[Network, list[tuple[int, int]]]:
+    """The fused network of ``C|initial>`` with ``open_positions`` open (in that order) and
+    every other qubit closed by ``<bits[p]|``, and its Schrödinger contraction path.
+
+    Returns:
+        The network (labels canonical) and the SSA path that applies the blocks in order.
+    """
+    n = len(cc.qubits)
+    dtype = cc.dtype
+    basis = [np.asarray(v, dtype=dtype) for v in BASIS]
+    starts = start_vectors(initial, n, dtype)
+    open_set = set(open_positions)
+    gates = gates_of(cc)
+    blocks = grouping(gates, fuse_qubits)
+    arrays: list[np.ndarray] = []
+    indices: list[tuple[int, ...]] = []
+    wire = list(range(n))
+    next_label = n
+    for p in range(n):
+        arrays.append(starts[p])
+        indices.append((wire[p],))
+    last_block = {}
+    for b, block in enumerate(blocks):
+        for p in block.positions:
+            last_block[p] = b
+    n_tensors = n
+    state_ref = None  # the state so far: ("in", tensor) or ("ssa", step)
+    touched: set[int] = set()
+
+    def add(array: np.ndarray, ix: tuple[int, ...]) -> int:
+        nonlocal n_tensors
+        arrays.append(np.asarray(array, dtype=dtype))
+        indices.append(ix)
+        n_tensors += 1
+        return n_tensors - 1
+
+    # steps refer to tensors symbolically: SSA ids need the number of inputs, known at the end
+    steps: list[tuple[str, tuple, tuple]] = []
+
+    def join(first, second):
+        """The product of two tensors (either may be None: nothing yet)."""
+        if first is None:
+            return second
+        steps.append(("pair", first, second))
+        return ("ssa", len(steps) - 1)
+
+    def project(ref, p):
+        """``ref`` with qubit ``p`` closed by its ``<b|``."""
+        return join(ref, ("in", add(basis[bits[p] if bits is not None else 0], (wire[p],))))
+    for b, block in enumerate(blocks):
+        data = block_tensor(gates, block)
+        if block.diagonal:
+            ix = tuple(wire[p] for p in block.positions)
+        else:
+            new = tuple(range(next_label, next_label + len(block.positions)))
+            next_label += len(new)
+            ix = new + tuple(wire[p] for p in block.positions)
+            for p, lab in zip(block.positions, new):
+                wire[p] = lab
+        t = add(data, ix)
+        operand = ("in", t)
+        for p in block.positions:
+            if p not in touched:
+                touched.add(p)
+                operand = join(operand, ("in", p))
+        state_ref = join(state_ref, operand)
+        for p in block.positions:
+            if last_block[p] == b and p not in open_set:
+                state_ref = project(state_ref, p)
+    # qubits no block touches: their |initial> vector is open or meets its <b| directly
+    for p in range(n):
+        if p in touched:
+            continue
+        ref = ("in", p) if p in open_set else project(("in", p), p)
+        state_ref = join(state_ref, ref)
+    n_inputs = len(arrays)
+
+    def ssa(ref) -> int:
+        return ref[1] if ref[0] == "in" else n_inputs + ref[1]
+
+    path = [(ssa(a), ssa(b)) for _, a, b in steps]
+    output = tuple(wire[p] for p in open_positions)
+    net = Network(arrays, indices, output, cc.phase).canonical()
+    return net, path
+
+
+def schrodinger_plan(
+    cc: CompiledCircuit,
+    open_positions: Sequence[int],
+    bits: Sequence[int] | None,
+    memory_budget: int,
+    initial: "InitialState | None" = None,
+    fuse_qubits: int = DEFAULT_FUSE_QUBITS,
+    cache: PlanCache | None = None,
+) -> tuple[Network, Plan]:
+    """The network and plan of the Schrödinger order (``Plan.method`` ``"schrodinger(fused<=F)"``),
+    the plan kept in ``cache`` by the network's structure."""
+    net, path = schrodinger_network(cc, open_positions, bits, initial, fuse_qubits)
+    key = "schrodinger-" + hashlib.sha1(repr((net.structure_key(), memory_budget, fuse_qubits)).encode()).hexdigest()
+    plan = None if cache is None else cache.get(key, net)
+    if plan is None:
+        plan = plan_from_path(net, path, (), memory_budget=memory_budget, method=f"schrodinger(fused<={fuse_qubits})")
+        if cache is not None:
+            cache.put(key, plan)
+    return net, plan
+
+
+def state_bytes(n_qubits: int, itemsize: int) -> int:
+    """Bytes of one state vector."""
+    return (2**n_qubits) * itemsize
+
+
+_choices: "OrderedDict[tuple, tuple]" = OrderedDict()  # (id sv, id tn) -> (sv, tn, chosen)
+
+
+def with_alternatives(plan: Plan, figures: Sequence[tuple[str, float]], others: Sequence[Plan] = (),
+                      roofline=None) -> Plan:
+    """``plan`` recording its roofline bound and the bound of every candidate it was
+    chosen from; the same object for the same candidates, so a cached plan stays one
+    object call after call."""
+    key = (id(plan), *map(id, others))
+    found = _choices.get(key)
+    if found is not None:
+        return found[-1]
+    chosen = dataclasses.replace(plan, alternatives=tuple((name, float(sec)) for name, sec in figures),
+                                 roofline=roofline)
+    _choices[key] = (plan, *others, chosen)  # holding the candidates keeps their ids unique
+    while len(_choices) > 256:
+        _choices.popitem(last=False)
+    return chosen
+
+
+
+#: Below this bound (seconds) the Schrödinger order is taken without planning a
+#: tensor network at all: simplifying and planning one would take longer.
+TRIVIAL_SECONDS = 0.005
+#: Below this bound (seconds) the Schrödinger order is compared with the greedy
+#: tensor-network order only: a hyper search would cost more than it could save.
+CHEAP_SECONDS = 1.0
+
+
+def choose_plan(
+    cc: CompiledCircuit,
+    open_positions: Sequence[int],
+    bits: Sequence[int] | None,
+    memory_budget: int,
+    tn_plan: "Callable[[str | None], tuple[Network, Plan]]",
+    initial: "InitialState | None" = None,
+    rates: Rates = ASSUMED,
+    cache: PlanCache | None = None,
+) -> tuple[Network, Plan]:
+    """The cheaper (by roofline bound) of the tensor-network plan and the Schrödinger order.
+
+    Args:
+        cc, open_positions, bits, initial: the network, as for :func:`schrodinger_network`.
+        memory_budget: bytes an intermediate may take; the state vector must fit it.
+        tn_plan: makes the tensor-network network and plan, given an ``optimize`` value
+            (``"greedy"``, or None for the automatic search).
+        rates: the machine's rates for the bound.
+        cache: where the Schrödinger plan is kept.
+
+    Returns:
+        The network to contract and its plan; ``plan.alternatives`` holds both bounds.
+    """
+    entangled_start = initial is not None and any(len(positions) > 1 for positions, _ in initial.blocks)
+    if cc.noisy or entangled_start or not fits(len(cc.qubits), cc.dtype.itemsize, memory_budget):
+        tn_net, tn = tn_plan(None)
+        return tn_net, with_alternatives(tn, [], roofline=bound(tn, rates))
+    sv_net, sv = schrodinger_plan(cc, open_positions, bits, memory_budget, initial, cache=cache)
+    sv_bound = bound(sv, rates)
+    sv_s = sv_bound.seconds
+    if sv_s < TRIVIAL_SECONDS:
+        figures = [(sv.method, sv_s), ("tensor network (not planned: the state vector is cheap)", float("nan"))]
+        return sv_net, with_alternatives(sv, figures, roofline=sv_bound)
+    tn_net, tn = tn_plan("greedy" if sv_s < CHEAP_SECONDS else None)
+    tn_bound = bound(tn, rates)
+    # a network that simplification merged into one tensor was contracted by that merge
+    # (np.einsum, unplanned, not in the bound): never cheaper than a state-vector order
+    tn_s = tn_bound.seconds if tn.steps else math.inf
+    figures = [(sv.method, sv_s), (f"tensor network ({tn.method})", tn_s)]
+    if sv_s < tn_s:
+        return sv_net, with_alternatives(sv, figures, [tn], roofline=sv_bound)
+    return tn_net, with_alternatives(tn, figures, [sv], roofline=tn_bound)
