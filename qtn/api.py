@@ -149,9 +149,11 @@ def _board_memory(board: str, on_chip: bool, dtype: Any) -> int:
 
 def _board_time(p: Plan, board: str, dtype: np.dtype):
     """The modelled time of a plan on a board: every slice uploads its inputs and
-    downloads its result over PCIe."""
-    from .fpga.board_time import modelled_time
+    downloads its result over PCIe, and ships the operands it permutes to the host and back."""
+    from .fpga.board_time import host_permute_bytes, modelled_time
 
     bytes_in = sum(math.prod(p.size_dict[i] for i in ix) for ix in p.inputs) * p.itemsize
     bytes_out = math.prod(p.size_dict[o] for o in p.output) * p.itemsize
-    return modelled_time(p.gemms, p.n_slices, bytes_in, bytes_out, board, dtype)
+    # the HLS kernel has no permute: every permuted operand goes to the host and back
+    return modelled_time(p.gemms, p.n_slices, bytes_in, bytes_out, board, dtype,
+                         host_permute_bytes=host_permute_bytes(p.steps, p.itemsize))

@@ -59,3 +59,17 @@ def test_on_chip_needs_a_board_and_board_names_are_checked():
         qtn.plan(_circuit(), on_chip=True)
     with pytest.raises(ValueError, match="u280"):
         qtn.plan(_circuit(), board="u999")
+
+
+def test_board_time_of_a_plan_prices_its_host_permutes():
+    # the HLS kernel permutes nothing: each operand a step permutes crosses PCIe both ways
+    p = qtn.plan(_circuit(), board="u280", optimize="greedy")
+    itemsize = p.itemsize
+    moved = sum(int(np.prod(s.lowered.a_shape)) * itemsize for s in p.steps
+                if tuple(s.lowered.a_perm) != tuple(range(len(s.lowered.a_perm))))
+    moved += sum(int(np.prod(s.lowered.b_shape)) * itemsize for s in p.steps
+                 if tuple(s.lowered.b_perm) != tuple(range(len(s.lowered.b_perm))))
+    assert moved > 0, "the case must permute something"
+    pcie = boards.load_board("u280").pcie.bandwidth_bytes_per_s  # per direction
+    assert p.board_time.host_permute_s == pytest.approx(2 * moved * p.n_slices / pcie, rel=1e-9)
+    assert p.board_time.pcie_s >= p.board_time.host_permute_s
