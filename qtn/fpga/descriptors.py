@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Sequence, Union
 
 import numpy as np
+from ..permute import merged_axes
 
 MAXD = 12
 WORDS = 8 + 2 * MAXD
@@ -116,18 +117,7 @@ def copy_dims(shape: Sequence[int], order: Sequence[int]) -> tuple[list[int], li
     """(sizes, strides) of the strided copy that writes a C-contiguous tensor of ``shape``
     out in axis ``order``; dimensions that stay adjacent are merged, size-1 ones dropped."""
     src_strides = [math.prod(shape[a + 1:]) for a in range(len(shape))]
-    sizes: list[int] = []
-    strides: list[int] = []
-    for a in order:
-        size, stride = int(shape[a]), src_strides[a]
-        if size == 1:
-            continue
-        if sizes and strides[-1] == stride * size:
-            sizes[-1] *= size
-            strides[-1] = stride
-        else:
-            sizes.append(size)
-            strides.append(stride)
+    sizes, strides = merged_axes([int(shape[a]) for a in order], [src_strides[a] for a in order])
     return sizes or [1], strides or [0]
 
 
