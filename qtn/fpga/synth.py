@@ -73,8 +73,12 @@ def synthesize(family: str, top: str, params: dict[str, int], work: Path,
     work.mkdir(parents=True, exist_ok=True)
     src = rtl_dir()
     chparams = " ".join(f"-set {k} {v}" for k, v in params.items())
-    reads = " ".join(str(src / f) for f in files)
-    # outputs by relative path: yowasp's WebAssembly sandbox writes only below the cwd
+    # yowasp's WebAssembly sandbox sees the cwd, but maps /tmp to a private folder of its
+    # own (so sources under the host's /tmp are invisible): copy them in, read them relatively
+    for f in files:
+        shutil.copyfile(src / f, work / f)
+    reads = " ".join(files)
+    # outputs by relative path too: the sandbox writes only below the cwd
     netlist = f"{top}-{family}.json"
     synth = (f"synth_ecp5 -top {top} -json {netlist}" if family == "ecp5"
              else f"synth_xilinx -family xcup -top {top}")
