@@ -17,16 +17,12 @@ it fits, or refused with the figures, before anything is allocated.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
 import math
 import random
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Mapping, Sequence
-
-import numpy as np
+from typing import Any, Mapping, Sequence
 
 from opt_einsum import get_symbol
 from opt_einsum.parser import _einsum_symbols_base as _BASE_SYMBOLS
@@ -34,6 +30,7 @@ from opt_einsum.parser import _einsum_symbols_base as _BASE_SYMBOLS
 from .gemm import GemmSpec, LoweredStep
 from .layout import lower_path
 from .network import Network
+from .search_seed import register_seeded_trials, seeded
 from .plan_cache import PlanCache
 
 #: Below this many flops the greedy path is used as is.
@@ -280,7 +277,7 @@ def plan_network(
         if found is not None:
             return found
     search = dict(optimize=optimize, search_time=search_time, progress=progress, flop_rate=flop_rate)
-    with _seeded(seed):
+    with seeded(seed):
         if peak_limit is None or peak_limit.bytes >= memory_budget:
             plan = _search(network, memory_budget, itemsize, **search)
         else:
@@ -296,47 +293,6 @@ def plan_network(
     if key is not None:
         cache.put(key, plan)
     return plan
-
-
-@contextlib.contextmanager
-def _seeded(seed: int) -> Iterator[None]:
-    """Seed the generators cotengra draws from (``random``, NumPy's global one) for one
-    search, and put their states back afterwards. cotengra 0.8 takes no seed for its
-    hyper-optimizer and slicer and uses these module-level generators instead."""
-    py_state, np_state = random.getstate(), np.random.get_state()
-    random.seed(seed)
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
-
-
-def _seeded_greedy_trial(inputs, output, size_dict, random_strength=0.0, temperature=0.0, costmod=1.0):
-    """cotengra's greedy trial with the seed of its Rust greedy drawn from ``random``
-    (seeded by :func:`_seeded`); cotengra's own trial leaves it to the OS."""
-    from cotengra.core import ContractionTree, jitter_dict
-    from cotengra.pathfinders.path_basic import get_optimize_greedy
-
-    sizes = jitter_dict(size_dict, random_strength) if random_strength != 0.0 else size_dict
-    ssa_path = get_optimize_greedy()(inputs, output, sizes, temperature=temperature, costmod=costmod,
-                                     seed=random.randrange(2**31), use_ssa=True)
-    return ContractionTree.from_path(inputs, output, size_dict, ssa_path=ssa_path)
-
-
-@functools.cache
-def _register_seeded_trials() -> None:
-    """Register seeded copies of cotengra's "greedy" and "random-greedy" hyper methods (once)."""
-    from cotengra.hyperoptimizers.hyper import register_hyper_function
-
-    register_hyper_function("qtn-greedy", _seeded_greedy_trial, space={
-        "random_strength": {"type": "FLOAT_EXP", "min": 0.001, "max": 1.0},
-        "temperature": {"type": "FLOAT_EXP", "min": 0.001, "max": 1.0},
-        "costmod": {"type": "FLOAT", "min": 0.1, "max": 4.0}})
-    register_hyper_function("qtn-random-greedy", _seeded_greedy_trial, space={
-        "temperature": {"type": "FLOAT_EXP", "min": 0.001, "max": 0.1},
-        "costmod": {"type": "FLOAT", "min": 0.5, "max": 3.0}}, constants={"random_strength": 0.0})
 
 
 def _search(network: Network, budget: int, itemsize: int, *, optimize, search_time, progress,
@@ -494,7 +450,7 @@ def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, pro
     # slice inside every trial only when the budget bites: slicing trees that
     # already fit would cost flops for nothing.
     slicing = {"target_size": target, "allow_outer": False} if needs_slicing else None
-    _register_seeded_trials()
+    register_seeded_trials()
     seed = random.randrange(2**31)  # from the seeded generator: the samplers' own seeds
     stages = [
         ("hyper(random-greedy)", 8, 16, dict(methods=["qtn-random-greedy"], optlib="cmaes", optlib_opts={"seed": seed},
