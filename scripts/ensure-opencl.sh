@@ -7,15 +7,12 @@
 # (pocl-opencl-icd, LLVM 15), which pyopencl's ICD loader then finds. Nothing is
 # installed where the PyPI PoCL works.
 set -euo pipefail
+. "$(dirname "$0")/apt-install.sh"
 PY=${1:-.venv/bin/python}
 check() { "$PY" -c "import qtn; print('OpenCL device:', qtn.get_backend('opencl').name)" 2>/dev/null; }
 if check; then exit 0; fi
 echo "PoCL from PyPI cannot compile kernels on this CPU; installing Debian's PoCL (pocl-opencl-icd)" >&2
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pocl-opencl-icd) >/dev/null
-elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
-    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pocl-opencl-icd) >/dev/null
-fi
+apt_install pocl-opencl-icd
 if ! check; then
     "$PY" -c "import qtn; qtn.get_backend('opencl')"  # prints why, and fails
     exit 1

