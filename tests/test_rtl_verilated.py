@@ -94,3 +94,18 @@ def test_ghz_and_qft_through_registry_name():
     qft = cirq.Circuit(cirq.X(q[1]), cirq.qft(*q))
     want = cirq.final_state_vector(qft, qubit_order=q)
     np.testing.assert_allclose(qtn.state_vector(qft, backend="rtl"), want, atol=1e-5)
+
+
+def test_exponent_memory_refill_between_gemms_keeps_results_exact():
+    # 10 exponent words: the first GEMM takes 2 (rows of A, columns of B), the second
+    # needs 1 + 9 more, so it must start a new fill before its A operand; a refill
+    # between A and B would put B's exponents over A's (word 2), which its GEMM reads
+    from qtn.backends.rtl import RTLBackend
+
+    small = RTLBackend(xmem_words=10)
+    rng = np.random.default_rng(7)
+    # A far larger than B, so that reading B's block exponent for A's row would show
+    pairs = [(_rand(rng, (1, 3)), _rand(rng, (3, 1))), (2.0**20 * _rand(rng, (1, 3)), _rand(rng, (3, 9)))]
+    outs = [small.matmul(small.to_device(a), small.to_device(b)) for a, b in pairs]
+    for (a, b), c in zip(pairs, outs):
+        assert np.all(np.abs(small.to_host(c) - a @ b) <= formats.gemm_error_bound(small.fmt, a, b))

@@ -24,7 +24,6 @@ import numpy as np
 
 from . import opencl_tiles
 from .base import Backend, BackendUnavailableError
-from .opencl_tiles import kernel_macros
 
 #: Most non-mergeable dims a permutation may have (passed to cgemm.cl as ``-DMAX_DIMS``):
 #: with every dim >= 2 that is a tensor of 2**32 elements, beyond any device buffer.

@@ -179,6 +179,11 @@ class RTLBackend(Backend):
         if k > self.fmt.max_k:
             raise ValueError(f"k = {k} exceeds the {self.fmt.acc_bits}-bit accumulator (max {self.fmt.max_k})")
         dtype = np.result_type(va.dtype, vb.dtype)
+        # both operands' row exponents (one per row of k) must come from one exponent
+        # memory fill: a flush between A's and B's permute would restart the allocator
+        # under A's exponents, which the GEMM still reads
+        if self._xnext + batch * (m + n) > self._xmem_words:
+            self.flush()
         # A as (batch, m, k) rows; B as (batch, n, k) rows: its view's axes regrouped
         a_tmp, a_x = self._permute_rows(va.base, list(va.perm), batch * m * k, k)
         b_order = self._transposed_order(vb, batch, k, n)
