@@ -235,12 +235,15 @@ class Simulator(
             raise TypeError(f"expected a cirq.Circuit, got {type(program).__name__}")
         moments = moment_observables(indexed_observables, len(program))
         qubit_order = normalize_qubit_order(qubit_order)
-        initial = as_initial_state(initial_state, resolve_qubit_order(program, qubit_order))
+        # every prefix over the whole program's qubits: a qubit that first acts in a later
+        # moment keeps its position (and its initial state)
+        qubits = resolve_qubit_order(program, qubit_order)
+        initial = as_initial_state(initial_state, qubits)
         out = []
         for resolver in cirq.to_resolvers(params):
             values = []
             for m, obs in moments:
-                cc = expectation_circuit(program[: m + 1], qubit_order, resolver, self._noise, True,
+                cc = expectation_circuit(program[: m + 1], qubits, resolver, self._noise, True,
                                          self._opts.dtype)
                 values.append([complex(v) for v in expectation_values(cc, obs, self._opts, initial)])
             out.append(values)

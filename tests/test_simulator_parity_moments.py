@@ -156,3 +156,17 @@ def test_qubit_order_iterators_are_read_once_everywhere():
     moments = sim.simulate_moment_expectation_values(circuit, obs, {}, qubit_order=reversed([a, b]),
                                                      initial_state=1)
     np.testing.assert_allclose(moments[-1], ev_ref, atol=1e-6)
+
+
+def test_moment_values_keep_qubits_that_act_only_later():
+    # c starts in |1>; b acts only in moment 1: the prefix of moment 0 still has all three
+    a, b, c = cirq.LineQubit.range(3)
+    circuit = cirq.Circuit(cirq.Moment(cirq.I(a), cirq.I(c)), cirq.Moment(cirq.X(b)))
+    got = qtn.Simulator().simulate_moment_expectation_values(
+        circuit, {0: [cirq.Z(c), cirq.Z(b)], 1: [cirq.Z(b)]}, initial_state=1)
+    ref = cirq.Simulator(dtype=np.complex128)
+    expected = [[ref.simulate_expectation_values(circuit[:m + 1], obs, qubit_order=[a, b, c], initial_state=1)
+                 for m, obs in ((0, [cirq.Z(c), cirq.Z(b)]),)][0],
+                ref.simulate_expectation_values(circuit, [cirq.Z(b)], qubit_order=[a, b, c], initial_state=1)]
+    np.testing.assert_allclose(np.array(got[0]), np.array(expected[0]), atol=1e-6)
+    np.testing.assert_allclose(np.array(got[1]), np.array(expected[1]), atol=1e-6)
