@@ -172,7 +172,7 @@ def section_util(out: dict[str, Any], quick: bool) -> None:
         fmax = None
         last = synth.last_synthesis(name)
         if last:
-            fmax = last["pnr"]["fmax_mhz"]
+            fmax = (last.get("pnr") or {}).get("fmax_mhz")  # Alveo rows have no place-and-route
         clock = min(fmax, b.kernel_clock_hz / 1e6) if fmax else b.kernel_clock_hz / 1e6
         rows[name] = {"array": f"{cfg.pe_m}x{cfg.pe_n}", "modelled_cycles": cyc.cycles,
                       "utilization": cyc.utilization, "clock_mhz": clock,

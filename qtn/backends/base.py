@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import importlib
+import functools
 import json
 import os
 import platform
@@ -172,6 +173,7 @@ def get_backend(name: "str | Backend | None" = None) -> Backend:
     return backend
 
 
+@functools.cache
 def machine_id() -> str:
     """This machine's CPU model and core count (what a measured rate depends on)."""
     model = platform.processor() or platform.machine()
@@ -217,7 +219,8 @@ class _RateCache:
     def _path(self):
         from ..plan_cache import cache_dir
 
-        if os.environ.get("QTN_PLAN_CACHE"):  # beside a plan cache moved elsewhere (tests do)
+        moved = os.environ.get("QTN_PLAN_CACHE", "")
+        if moved and moved.lower() not in ("off", "0", "none"):  # beside a plan cache moved elsewhere (tests do)
             return Path(os.environ["QTN_PLAN_CACHE"]) / "hardware" / "flop_rates.json"
         return cache_dir("hardware") / "flop_rates.json"
 

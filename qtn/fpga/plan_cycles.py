@@ -135,7 +135,8 @@ def plan_cycles(circuit: Any, board: str, config: ArrayConfig | None = None, sam
     if last:
         resources = (last.get("pnr") or {}).get("utilization") or last.get("estimate")
     if fmax:
-        clock, label = fmax, f"cycle-simulated (Verilator) at nextpnr Fmax {fmax:.1f} MHz; not run on a board"
+        clock, label = fmax, (f"modelled cycles (calibrated against Verilator, error above) at nextpnr Fmax {fmax:.1f} MHz; "
+                                 "not run on a board")
     else:
         clock = prof.kernel_clock_hz / 1e6
         label = (f"cycles modelled (calibrated against Verilator) at the profile's assumed {clock:g} MHz clock - "
