@@ -183,7 +183,8 @@ def with_alternatives(plan: Plan, figures: Sequence[tuple[str, float]], others: 
     """``plan`` recording its roofline bound and the bound of every candidate it was
     chosen from; the same object for the same candidates, so a cached plan stays one
     object call after call."""
-    key = (id(plan), *map(id, others), tuple(figures), None if roofline is None else roofline.seconds)
+    # the figures by repr: a NaN figure (a candidate not planned) must still match itself
+    key = (id(plan), *map(id, others), repr(figures), repr(None if roofline is None else roofline.seconds))
     found = _choices.get(key)
     if found is not None:
         return found[-1]
