@@ -12,7 +12,8 @@ from .circuit_input import as_cirq_circuit
 from .circuits import apply_noise, as_noise_model, normalize_qubit_order, resolve_circuit, resolve_qubit_order
 from .compiler import compile_circuit, compile_ops
 from .contraction import amplitudes_of, bitstring_list, state_vector_of
-from .expectation import as_pauli_sums, expectation_circuit, expectation_prefixes, expectation_values, moment_observables
+from .expectation import (as_pauli_sums, expectation_circuit, expectation_prefixes, expectation_values,
+                          moment_observables)
 from .initial_state import as_initial_state
 from .options import RunKeywords, RunOptions, Unpack
 from .sampling import check_resumable, check_sampling, measured_circuit, run_records
