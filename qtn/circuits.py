@@ -145,16 +145,46 @@ def dephased_measurements(circuit: cirq.AbstractCircuit) -> tuple[list[cirq.Oper
     """
     ops = list(circuit.all_operations())
     ancillas: list[cirq.Qid] = []
-    if any(op.classical_controls or isinstance(op.untagged, cirq.CircuitOperation)
-           or (cirq.is_measurement(op) and not isinstance(op.gate, cirq.MeasurementGate)) for op in ops):
+    if needs_deferral(ops):
         ops, ancillas = defer_to_terminal(circuit)
+    return dephased_in_place(ops), ancillas
+
+
+def needs_deferral(ops: Iterable[cirq.Operation]) -> bool:
+    """Whether :func:`dephased_measurements` must defer the measurements first (classical
+    control, sub-circuits, measurements other than ``MeasurementGate``) rather than
+    dephase each where it stands."""
+    return any(op.classical_controls or isinstance(op.untagged, cirq.CircuitOperation)
+               or (cirq.is_measurement(op) and not isinstance(op.gate, cirq.MeasurementGate)) for op in ops)
+
+
+def dephased_in_place(ops: Iterable[cirq.Operation]) -> list[cirq.Operation]:
+    """``ops`` with each ``MeasurementGate`` replaced by :data:`DEPHASE` on its qubits."""
     out: list[cirq.Operation] = []
     for op in ops:
         if isinstance(op.gate, cirq.MeasurementGate):
             out += [DEPHASE.on(q) for q in op.qubits]
         else:
             out.append(op)
-    return out, ancillas
+    return out
+
+
+def noisy_moments(circuit: cirq.AbstractCircuit, noise: Any) -> list[list[cirq.Operation]]:
+    """Per moment of a resolved circuit, its operations followed by what the noise model
+    adds for that moment (the model's k-th ``OP_TREE``), over all the circuit's qubits
+    as :func:`apply_noise` adds it: so moment prefixes are prefixes of the noisy circuit.
+
+    Raises:
+        TypeError: ``noise`` is not noise-model-like.
+    """
+    model = as_noise_model(noise)
+    if model is cirq.NO_NOISE or not len(circuit):
+        return [list(moment.operations) for moment in circuit]
+    trees = list(model.noisy_moments(circuit, sorted(circuit.all_qubits())))
+    if len(trees) != len(circuit):
+        raise ValueError(f"noise model {model!r} gave {len(trees)} OP_TREEs for {len(circuit)} moments; "
+                         "NoiseModel.noisy_moments must give one per moment")
+    return [list(cirq.flatten_to_ops(tree)) for tree in trees]
 
 
 #: Complete dephasing of a qubit: Kraus operators |0><0| and |1><1|.

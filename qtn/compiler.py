@@ -292,37 +292,68 @@ def compile_ops(ops: Iterable[cirq.Operation], qubits: Sequence[cirq.Qid], dtype
         ValueError: an op is a measurement, acts on qudits, has neither a unitary, a
             channel nor a decomposition, or touches a qubit outside ``qubits``.
     """
-    dtype = np.dtype(dtype)
-    position = {q: p for p, q in enumerate(qubits)}
-    # gate -> (pieces with positions relative to op.qubits, trace preserving)
-    cache: dict[Any, tuple[tuple[Piece, ...], bool, complex]] = {}
-    compiled: list[CompiledOp] = []
-    phase = 1.0 + 0j
-    for op in ops:
-        key = gate_key(op)
-        entry = cache.get(key) if key is not None else None
-        if entry is None:
-            entry = _template(op, dtype, channels)
-            if key is not None:
-                cache[key] = entry
-        template, tp, op_phase = entry
-        phase *= op_phase
-        if not template:
-            continue  # an identity (or a global phase, which cancels between ket and bra)
-        missing = [q for q in op.qubits if q not in position]
-        if missing:
-            raise ValueError(f"operation {op} acts on qubit {missing[0]}, which is not in the qubit order")
-        pos = [position[q] for q in op.qubits]
-        pieces = tuple(Piece(tuple(pos[r] for r in t.positions), t.kind, t.data, t.conj) for t in template)
-        diagonal = tp and all(t.kind in (DIAGONAL, DIAGONAL_CHANNEL) for t in pieces)
-        compiled.append(CompiledOp(tuple(pos), pieces, tp, diagonal))
-    on_qubit: list[list[int]] = [[] for _ in qubits]
-    for i, cop in enumerate(compiled):
-        for p in cop.positions:
-            on_qubit[p].append(i)
-    noisy = any(t.kind >= CHANNEL for cop in compiled for t in cop.pieces)
-    non_tp = tuple(i for i, cop in enumerate(compiled) if not cop.trace_preserving)
-    return CompiledCircuit(tuple(qubits), tuple(compiled), tuple(map(tuple, on_qubit)), noisy, dtype, non_tp, phase)
+    program = ProgramCompiler(qubits, dtype, channels)
+    program.extend(ops)
+    return program.compiled()
+
+
+class ProgramCompiler:
+    """:func:`compile_ops` one stretch of operations at a time: every op is compiled
+    once, and :meth:`compiled` cuts the circuit of all ops so far from one growing list,
+    so the prefixes of a circuit (moment by moment, or a trajectory's steps) share the
+    work instead of compiling each prefix again.
+
+    Args and errors: as :func:`compile_ops` (raised by :meth:`extend`).
+    """
+
+    def __init__(self, qubits: Sequence[cirq.Qid], dtype: Any = np.complex64, channels: bool = True) -> None:
+        self.qubits = tuple(qubits)
+        self.dtype = np.dtype(dtype)
+        self.channels = channels
+        self._position = {q: p for p, q in enumerate(self.qubits)}
+        # gate -> (pieces with positions relative to op.qubits, trace preserving, phase)
+        self._cache: dict[Any, tuple[tuple[Piece, ...], bool, complex]] = {}
+        self._ops: list[CompiledOp] = []
+        self._on_qubit: list[list[int]] = [[] for _ in self.qubits]
+        self._noisy = False
+        self._non_tp: list[int] = []
+        self._phase = 1.0 + 0j
+
+    def __len__(self) -> int:
+        """Compiled ops so far (identities are left out, so at most the ops given)."""
+        return len(self._ops)
+
+    def extend(self, ops: Iterable[cirq.Operation]) -> None:
+        """Compile ``ops`` after those given before."""
+        for op in ops:
+            key = gate_key(op)
+            entry = self._cache.get(key) if key is not None else None
+            if entry is None:
+                entry = _template(op, self.dtype, self.channels)
+                if key is not None:
+                    self._cache[key] = entry
+            template, tp, op_phase = entry
+            self._phase *= op_phase
+            if not template:
+                continue  # an identity (or a global phase, which cancels between ket and bra)
+            missing = [q for q in op.qubits if q not in self._position]
+            if missing:
+                raise ValueError(f"operation {op} acts on qubit {missing[0]}, which is not in the qubit order")
+            pos = [self._position[q] for q in op.qubits]
+            pieces = tuple(Piece(tuple(pos[r] for r in t.positions), t.kind, t.data, t.conj) for t in template)
+            diagonal = tp and all(t.kind in (DIAGONAL, DIAGONAL_CHANNEL) for t in pieces)
+            index = len(self._ops)
+            self._ops.append(CompiledOp(tuple(pos), pieces, tp, diagonal))
+            for p in pos:
+                self._on_qubit[p].append(index)
+            self._noisy = self._noisy or any(t.kind >= CHANNEL for t in pieces)
+            if not tp:
+                self._non_tp.append(index)
+
+    def compiled(self) -> CompiledCircuit:
+        """The :class:`CompiledCircuit` of every op given so far."""
+        return CompiledCircuit(self.qubits, tuple(self._ops), tuple(map(tuple, self._on_qubit)), self._noisy,
+                               self.dtype, tuple(self._non_tp), self._phase)
 
 
 def compile_circuit(circuit: cirq.AbstractCircuit, qubit_order: Any = None, param_resolver: Any = None,

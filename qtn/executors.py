@@ -35,6 +35,7 @@ from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
+from .host import usable_cores
 from .planning import MemoryLimit
 
 #: Tasks kept in flight per worker thread: one running and one queued behind it, so a
@@ -54,23 +55,16 @@ Add = Callable[[Any, Any], Any]
 OnDone = Callable[[Any, Any], None]
 
 
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def _pool_size(executor: cf.Executor) -> int:
     """Workers of a ``concurrent.futures`` pool: its ``_max_workers`` (there is no public
     size), else this process's usable cores."""
     size = getattr(executor, "_max_workers", None)
-    return int(size) if isinstance(size, int) and size > 0 else _usable_cores()
+    return int(size) if isinstance(size, int) and size > 0 else usable_cores()
 
 
 def blas_threads(sharers: int) -> int:
     """BLAS threads for one of ``sharers`` worker threads on this machine's usable cores."""
-    return max(1, _usable_cores() // max(1, int(sharers)))
+    return max(1, usable_cores() // max(1, int(sharers)))
 
 
 _blas_lock = threading.Lock()
@@ -296,7 +290,7 @@ def local_cluster(n_workers: int | None = None, *, threads_per_worker: int = 1, 
     except ImportError as err:
         raise ImportError("qtn.executors.local_cluster needs dask.distributed (pip install 'qtn[dask]')") from err
     threads = _positive(threads_per_worker, "threads_per_worker")
-    workers = max(1, _usable_cores() // threads) if n_workers is None else _positive(n_workers, "n_workers")
+    workers = max(1, usable_cores() // threads) if n_workers is None else _positive(n_workers, "n_workers")
     import logging
 
     options = {"processes": True, "dashboard_address": ":0", "silence_logs": logging.ERROR, **cluster_kwargs}

@@ -10,14 +10,15 @@ share one contraction of the reduced density matrix of those qubits.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import cirq
 import numpy as np
 
-from .circuits import apply_noise, dephased_measurements, normalize_qubit_order, resolve_circuit, resolve_qubit_order
+from .circuits import (apply_noise, dephased_in_place, dephased_measurements, needs_deferral, noisy_moments,
+                       normalize_qubit_order, resolve_circuit, resolve_qubit_order)
 from .circuit_input import as_cirq_circuit
-from .compiler import CompiledCircuit, compile_ops
+from .compiler import CompiledCircuit, ProgramCompiler, compile_ops
 from .density import Ends, doubled_network
 from .initial_state import InitialState, as_initial_state
 from .engine import contract_components, contract_value
@@ -114,6 +115,37 @@ def expectation_circuit(
     noisy = apply_noise(resolved, noise)
     ops, ancillas = dephased_measurements(noisy)
     return compile_ops(ops, list(qubits) + ancillas, dtype)
+
+
+def expectation_prefixes(
+    circuit: cirq.AbstractCircuit,
+    qubits: Sequence[cirq.Qid],
+    param_resolver: Any,
+    noise: Any,
+    ends: Sequence[int],
+    dtype: Any,
+) -> Iterator[CompiledCircuit]:
+    """:func:`expectation_circuit` of each prefix ``circuit[: m + 1]``, ``m`` in ``ends``
+    (ascending), terminal measurements permitted, over ``qubits`` (all the circuit's).
+
+    Noise is added as to the whole circuit, over all its qubits (as qsimcirq and Cirq's
+    moment steps add it), so a prefix is a prefix of the noisy circuit. The circuit is
+    resolved once and each op compiled once, every prefix cut from the one program;
+    only where measurements need deferring (classical control, sub-circuits) is each
+    prefix deferred and compiled on its own.
+    """
+    chunks = noisy_moments(resolve_circuit(circuit, param_resolver), noise)
+    if needs_deferral(op for chunk in chunks for op in chunk):
+        for m in ends:
+            ops, ancillas = dephased_measurements(cirq.Circuit(op for chunk in chunks[: m + 1] for op in chunk))
+            yield compile_ops(ops, list(qubits) + ancillas, dtype)
+        return
+    program = ProgramCompiler(qubits, dtype)
+    done = 0
+    for m in ends:
+        program.extend(dephased_in_place(op for chunk in chunks[done: m + 1] for op in chunk))
+        done = max(done, m + 1)
+        yield program.compiled()
 
 
 def expectation_values(

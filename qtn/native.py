@@ -18,19 +18,13 @@ import tempfile
 import threading
 from pathlib import Path
 
+from .host import cache_dir
+
 CFLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c11")
 
 _lock = threading.Lock()
 _loaded: dict[str, "ctypes.CDLL | None"] = {}
 _errors: dict[str, str] = {}
-
-
-def cache_root() -> Path:
-    """``$QTN_CACHE_DIR/native``, else ``$XDG_CACHE_HOME/qtn/native`` (``~/.cache/qtn/native``)."""
-    if os.environ.get("QTN_CACHE_DIR"):
-        return Path(os.environ["QTN_CACHE_DIR"]) / "native"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "qtn" / "native"
 
 
 def _cpu_flags() -> str:
@@ -48,7 +42,7 @@ def _build(name: str) -> Path:
         raise OSError("no C compiler (cc or $CC) on PATH")
     source = (importlib.resources.files("qtn") / "data" / "native" / f"{name}.c").read_text()
     digest = hashlib.sha256("\0".join([source, compiler, " ".join(CFLAGS), _cpu_flags()]).encode()).hexdigest()[:16]
-    folder = cache_root() / f"{name}-{digest}"
+    folder = cache_dir("native") / f"{name}-{digest}"
     lib = folder / f"lib{name}.so"
     if lib.exists():
         return lib
@@ -85,11 +79,3 @@ def load(name: str) -> "ctypes.CDLL | None":
 def build_error(name: str) -> str | None:
     """Why :func:`load` returned None for ``name`` (None if it loaded or was not tried)."""
     return _errors.get(name)
-
-
-def default_threads() -> int:
-    """Cores this process may run on (its CPU affinity), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)

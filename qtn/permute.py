@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from . import native
+from .host import usable_cores
 
 _threads: int | None = None
 #: Below this many elements NumPy's copy is as fast (no thread start-up, no ctypes call).
@@ -39,7 +40,7 @@ def set_num_threads(n: int | None) -> None:
 
 def num_threads() -> int:
     """Threads the kernel runs on."""
-    return _threads if _threads is not None else native.default_threads()
+    return _threads if _threads is not None else usable_cores()
 
 
 def _lib():

@@ -20,20 +20,14 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .host import cache_dir
+
 if TYPE_CHECKING:
     from .network import Network
     from .planning import Plan
 
 #: Bump when the meaning of a stored path changes, so old files are not read.
 FORMAT_VERSION = 1
-
-
-def cache_dir(kind: str) -> Path:
-    """``$QTN_CACHE_DIR/<kind>``, else ``$XDG_CACHE_HOME/qtn/<kind>`` (``~/.cache/qtn/<kind>``)."""
-    if os.environ.get("QTN_CACHE_DIR"):
-        return Path(os.environ["QTN_CACHE_DIR"]) / kind
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "qtn" / kind
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -167,7 +161,7 @@ _default_lock = threading.Lock()
 
 def default_plan_cache() -> PlanCache:
     """The cache every call uses unless ``plan_cache=`` says otherwise: memory, and on
-    disk the folder ``$QTN_PLAN_CACHE`` (``off`` for none) or :func:`cache_dir` ``("plans")``.
+    disk the folder ``$QTN_PLAN_CACHE`` (``off`` for none) or :func:`qtn.host.cache_dir` ``("plans")``.
     Created on first use."""
     global _default
     with _default_lock:

@@ -12,7 +12,8 @@ from .circuit_input import as_cirq_circuit
 from .circuits import apply_noise, as_noise_model, normalize_qubit_order, resolve_circuit, resolve_qubit_order
 from .compiler import compile_circuit, compile_ops
 from .contraction import amplitudes_of, bitstring_list, state_vector_of
-from .expectation import as_pauli_sums, expectation_circuit, expectation_values, moment_observables
+from .expectation import (as_pauli_sums, expectation_circuit, expectation_prefixes, expectation_values,
+                          moment_observables)
 from .initial_state import as_initial_state
 from .options import RunKeywords, RunOptions, Unpack
 from .sampling import check_resumable, check_sampling, measured_circuit, run_records
@@ -215,8 +216,10 @@ class Simulator(
         Returns:
             One list per moment index (ascending), value ``n`` for observable ``n``.
             Each prefix is contracted over its observables' lightcones only, so this
-            scales past state-vector sizes. A noise model adds its channels to each
-            prefix as to the whole circuit; measurements count as dephasing.
+            scales past state-vector sizes; the prefixes share one compiled circuit.
+            A noise model adds its channels as to the whole circuit, on every qubit of
+            it (as qsimcirq and Cirq's moment steps do), so a qubit idle until a later
+            moment is noisy from the start; measurements count as dephasing.
         """
         return self.simulate_moment_expectation_values_sweep(
             program, indexed_observables, cirq.ParamResolver(param_resolver), qubit_order, initial_state)[0]
@@ -239,14 +242,12 @@ class Simulator(
         # moment keeps its position (and its initial state)
         qubits = resolve_qubit_order(program, qubit_order)
         initial = as_initial_state(initial_state, qubits)
+        ends = [m for m, _ in moments]
         out = []
         for resolver in cirq.to_resolvers(params):
-            values = []
-            for m, obs in moments:
-                cc = expectation_circuit(program[: m + 1], qubits, resolver, self._noise, True,
-                                         self._opts.dtype)
-                values.append([complex(v) for v in expectation_values(cc, obs, self._opts, initial)])
-            out.append(values)
+            prefixes = expectation_prefixes(program, qubits, resolver, self._noise, ends, self._opts.dtype)
+            out.append([[complex(v) for v in expectation_values(cc, obs, self._opts, initial)]
+                        for cc, (_, obs) in zip(prefixes, moments)])
         return out
 
     def _noisy(self, program: cirq.AbstractCircuit, resolver: cirq.ParamResolver) -> cirq.AbstractCircuit:

@@ -33,7 +33,7 @@ from typing import Any, Sequence
 import cirq
 import numpy as np
 
-from .compiler import BranchGate, compile_ops
+from .compiler import BranchGate, ProgramCompiler, compile_ops
 from .contraction import state_vector_of
 from .density import Ends, doubled_network
 from .engine import contract_components, contract_value
@@ -74,10 +74,16 @@ class LightconeState:
 
     def __init__(self, qubits: Sequence[cirq.Qid], initial: InitialState | None, opts: RunOptions) -> None:
         self.qubits, self.initial, self.opts = list(qubits), initial, opts
+        # the trajectory's ops compiled so far: each step compiles only the ops added since
+        self.program = ProgramCompiler(self.qubits, opts.dtype, channels=False)
+        self.done = 0
 
     def reduced(self, ops: Sequence[cirq.Operation], support: Sequence[cirq.Qid], diagonal: bool) -> np.ndarray:
-        """``rho_S`` (or its diagonal) of the state after ``ops``, big-endian over ``support``."""
-        cc = compile_ops(ops, self.qubits, self.opts.dtype, channels=False)
+        """``rho_S`` (or its diagonal) of the state after ``ops``, big-endian over ``support``;
+        ``ops[:self.done]`` are those given before."""
+        self.program.extend(ops[self.done:])
+        self.done = max(self.done, len(ops))
+        cc = self.program.compiled()
         pos = [cc.position[q] for q in support]
         ends = Ends(diagonal=pos) if diagonal else Ends(matrix=pos)
         net = doubled_network(cc, lightcone(cc, pos, pos if diagonal else ()), ends, self.initial)

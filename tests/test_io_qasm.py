@@ -104,6 +104,29 @@ def test_idle_qubits_and_declaration_order_across_registers():
     assert cirq.final_state_vector(circuit, qubit_order=qtn.io.declared_order(circuit))[2] == pytest.approx(1)
 
 
+def test_simulator_default_order_is_the_declared_one_for_a_file():
+    """qtn.Simulator with cirq.QubitOrder.DEFAULT takes a file's declared order, as the
+    functions do (Qiskit's Statevector and cirq.Simulator given that order agree); a
+    plain cirq.Circuit keeps Cirq's sorted default."""
+    text = HEADER + "qreg b[2];\nqreg a[1];\nh b[0];\nry(0.7) a[0];\ncx b[0], a[0];\nrx(1.3) b[1];\ncz a[0], b[1];\n"
+    circuit = parse_qasm(text, "t.qasm")
+    declared = qtn.io.declared_order(circuit)
+    assert [str(q) for q in declared] == ["b_0", "b_1", "a_0"]
+    ref = cirq.Simulator().simulate(circuit, qubit_order=declared).final_state_vector
+    np.testing.assert_allclose(ref, qiskit_qasm_state(text), atol=1e-6)
+    sim = qtn.Simulator(dtype=np.complex128)
+    result = sim.simulate(circuit)
+    np.testing.assert_allclose(result.final_state_vector, ref, atol=1e-6)
+    assert list(result.qubit_map) == declared
+    amps = sim.compute_amplitudes(circuit, [0b001, 0b100, 0b110])
+    np.testing.assert_allclose(amps, ref[[0b001, 0b100, 0b110]], atol=1e-6)
+    # a cirq.Circuit built by hand: the order stays Cirq's (sorted), not its creation order
+    b0, a0 = cirq.NamedQubit("b_0"), cirq.NamedQubit("a_0")
+    plain = cirq.Circuit(cirq.H(b0), cirq.ry(0.7).on(a0), cirq.CX(b0, a0))
+    np.testing.assert_allclose(sim.simulate(plain).final_state_vector,
+                               cirq.Simulator().simulate(plain).final_state_vector, atol=1e-6)
+
+
 def test_measure_reset_and_if_sample_like_qiskit():
     text = HEADER + "qreg q[2];\ncreg c[2];\nx q[0];\nmeasure q[0] -> c[0];\nmeasure q[1] -> c[1];\n" \
         "if (c==1) x q[1];\nreset q[0];\nmeasure q -> c;\n"

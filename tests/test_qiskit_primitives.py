@@ -115,3 +115,26 @@ def test_estimator_and_sampler_past_state_vector_sizes():
     assert set(counts) == {"0" * n, "1" * n}
     # both outcomes: a binomial(200, 1/2) below 60 has probability < 1e-8
     assert min(counts.values()) > 60
+
+
+def test_estimator_converts_each_bound_circuit_once(monkeypatch):
+    """Three parameter sets times four observables: three conversions, not twelve, and
+    the values still Qiskit's."""
+    from qtn.qiskit import primitives
+
+    calls = []
+    real = primitives.to_cirq
+    monkeypatch.setattr(primitives, "to_cirq", lambda qc: calls.append(qc) or real(qc))
+    a = Parameter("a")
+    qc = QuantumCircuit(3)
+    qc.ry(a, 0)
+    qc.cx(0, 1)
+    qc.rx(0.4, 2)
+    qc.cz(1, 2)
+    values = [[0.3], [1.1], [-2.0]]
+    obs = [[SparsePauliOp(s)] for s in ("ZII", "IXZ", "YYI", "ZZZ")]  # shape (4, 1) x values (3,) -> (4, 3)
+    ours = EstimatorV2().run([(qc, obs, values)]).result()[0].data.evs
+    ref = StatevectorEstimator().run([(qc, obs, values)]).result()[0].data.evs
+    assert ours.shape == ref.shape == (4, 3)
+    np.testing.assert_allclose(ours, ref, atol=2e-5)
+    assert len(calls) == 3

@@ -217,7 +217,7 @@ class _RateCache:
         self._rates: dict[str, float] | None = None
 
     def _path(self):
-        from ..plan_cache import cache_dir
+        from ..host import cache_dir
 
         moved = os.environ.get("QTN_PLAN_CACHE", "")
         if moved and moved.lower() not in ("off", "0", "none"):  # beside a plan cache moved elsewhere (tests do)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..fpga import boards
 from .base import Backend, BackendUnavailableError
-from .cache import cache_root as _cache_root
+from ..host import cache_dir
 
 #: Flags of the C-simulation build (warnings the HLS coding style triggers are silenced).
 CXXFLAGS = ("-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", "-Wno-unknown-pragmas", "-Wno-unused-label")
@@ -54,7 +54,7 @@ def kernel_source() -> str:
 def cache_root() -> Path:
     """Per-user build cache: ``$QTN_CACHE_DIR/hls`` or ``$XDG_CACHE_HOME/qtn/hls``
     (``~/.cache/qtn/hls``). Never inside the package, which may be read-only."""
-    return _cache_root("hls")
+    return cache_dir("hls")
 
 
 def find_compiler() -> str | None:

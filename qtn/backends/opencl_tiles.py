@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .cache import cache_root
+from ..host import cache_dir
 
 #: Every macro the GEMM kernel reads; None marks a required one. WG_M / WG_N default
 #: to one pass per tile (see :func:`kernel_macros`).
@@ -209,7 +209,7 @@ def tuning_size(kind: str) -> int:
 
 
 def _cache_file() -> Path:
-    return cache_root("opencl") / "tiles.json"
+    return cache_dir("opencl") / "tiles.json"
 
 
 def _device_key(device: Any, dtype: np.dtype, source: str) -> str:

@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from ..backends.base import BackendUnavailableError
+from ..host import cache_dir
 from .descriptors import MAXD, WORDS, Descriptor, pack_all
 from .formats import EXP_BITS, BfpFormat
 
@@ -70,13 +71,6 @@ def find_verilator() -> list[str] | None:
     return [found] if found else None
 
 
-def cache_root() -> Path:
-    if os.environ.get("QTN_CACHE_DIR"):
-        return Path(os.environ["QTN_CACHE_DIR"]) / "rtl"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "qtn" / "rtl"
-
-
 def _run(cmd: list[str], cwd: Path, what: str) -> str:
     try:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
@@ -110,7 +104,7 @@ def build(config: ArrayConfig, root: Path | None = None) -> Path:
     params = {"PE_M": config.pe_m, "PE_N": config.pe_n, "MW": config.fmt.mantissa_bits,
               "AW": config.fmt.acc_bits, "EW": EXP_BITS, "MAXD": MAXD}
     digest = hashlib.sha256("\0".join(texts + [version, repr(sorted(params.items())), cxx]).encode()).hexdigest()[:16]
-    out_dir = (root or cache_root()) / f"{config.label()}-{digest}"
+    out_dir = (root or cache_dir("rtl")) / f"{config.label()}-{digest}"
     lib = out_dir / "libqtn_rtl.so"
     with _lock:
         if lib.exists():

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..host import cache_dir
 from .rtl_sim import rtl_dir
 
 ARRAY_FILES = ("qtn_cpe.sv", "qtn_array.sv", "qtn_ecp5_top.sv")
@@ -119,16 +120,9 @@ def place_and_route_ecp5(netlist: str, work: Path, device: str = "um5g-85k", pac
     }
 
 
-def _store() -> Path:
-    if os.environ.get("QTN_CACHE_DIR"):
-        return Path(os.environ["QTN_CACHE_DIR"]) / "fpga"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "qtn" / "fpga"
-
-
 def save_synthesis(board: str, result: dict[str, Any]) -> Path:
     """Keep ``result`` as the last synthesis run for ``board`` (read by ``qtn fpga``)."""
-    path = _store() / f"synth-{board}.json"
+    path = cache_dir("fpga") / f"synth-{board}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1))
     return path
@@ -136,7 +130,7 @@ def save_synthesis(board: str, result: dict[str, Any]) -> Path:
 
 def last_synthesis(board: str) -> dict[str, Any] | None:
     """The last saved synthesis run for ``board``, or None."""
-    path = _store() / f"synth-{board}.json"
+    path = cache_dir("fpga") / f"synth-{board}.json"
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):

@@ -127,13 +127,21 @@ class EstimatorV2(BaseEstimatorV2):
 
     def _run_pub(self, pub: EstimatorPub) -> PubResult:
         bound = pub.parameter_values.bind_all(pub.circuit)
-        circuits, observables = np.broadcast_arrays(bound, pub.observables)
-        evs = np.zeros(circuits.shape, dtype=np.float64)
-        for index in np.ndindex(*circuits.shape):
-            circuit = circuits[index].remove_final_measurements(inplace=False)
-            converted, order = to_cirq(circuit)
-            obs = pauli_sum(observables[index], order[::-1])
-            value = np.asarray(qtn_expectation(converted, [obs], qubit_order=order, **self._options)).ravel()[0]
-            evs[index] = float(np.real(value))
+        # which bound circuit each broadcast entry uses, so each circuit is converted
+        # and contracted once for all its observables (terms sharing a support then
+        # share one reduced density matrix in qtn.expectation)
+        shape = np.broadcast_shapes(bound.shape, pub.observables.shape)
+        which = np.broadcast_to(np.arange(bound.size).reshape(bound.shape), shape)
+        observables = np.broadcast_to(pub.observables, shape)
+        evs = np.zeros(shape, dtype=np.float64)
+        for flat, circuit in enumerate(bound.ravel()):
+            indices = list(zip(*np.nonzero(which == flat)))
+            if not indices:
+                continue
+            converted, order = to_cirq(circuit.remove_final_measurements(inplace=False))
+            sums = [pauli_sum(observables[index], order[::-1]) for index in indices]
+            values = np.asarray(qtn_expectation(converted, sums, qubit_order=order, **self._options)).ravel()
+            for index, value in zip(indices, values):
+                evs[index] = float(np.real(value))
         return PubResult(DataBin(evs=evs, stds=np.zeros_like(evs), shape=evs.shape),
                          metadata={"target_precision": pub.precision, "circuit_metadata": pub.circuit.metadata})
