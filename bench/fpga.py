@@ -108,7 +108,7 @@ def section_xilinx(out: dict[str, Any], quick: bool) -> None:
 def _gemm_cycle_errors(be: RTLBackend) -> tuple[list[float], list[int], list[int]]:
     errs, sim_all, mod_all = [], [], []
     for descs, run in be.runs:
-        model = board_time.rtl_cycles(descs, be.config.pe_m, be.config.pe_n)
+        model = board_time.rtl_cycles(descs, be.config.pe_m, be.config.pe_n, be.config.lanes)
         tags = [i for i, d in enumerate(descs) if isinstance(d, GemmDesc)]
         sim = np.diff([0] + [int(run.done[t]) for t in tags])
         errs += list((np.array(model.gemm_cycles) - sim) / sim)

@@ -42,7 +42,7 @@ def test_awkward_gemms_bit_exact_and_within_stated_error(rtl, shape):
     assert st["gemms"] == 1 and len(st["gemm_cycles"]) == 1 and st["cycles"] > 0
     assert st["macs"] == batch * m * k * n
     descs, run = rtl.last_run
-    model = board_time.rtl_cycles(descs, rtl.config.pe_m, rtl.config.pe_n)
+    model = board_time.rtl_cycles(descs, rtl.config.pe_m, rtl.config.pe_n, rtl.config.lanes)
     assert abs(model.gemm_cycles[0] - st["gemm_cycles"][0]) <= 0.10 * st["gemm_cycles"][0]
 
 

@@ -6,7 +6,13 @@
 // Descriptors (32 x 32-bit words, layout in fpga/rtl/README.md and
 // qtn/fpga/descriptors.py) run in order:
 //   PERMUTE: strided copy src -> dst (dst written linearly, src address
-//     base + sum idx[d]*stride[d]); while copying it keeps the max exponent of every
+//     base + sum idx[d]*stride[d]), PL elements (one chunk of consecutive dst words)
+//     per cycle when their source words lie in distinct banks: card memory is PL banks,
+//     word-interleaved (bank = addr mod PL), one read per bank per cycle for the
+//     permute. A chunk whose source words share banks takes as many cycles as the most
+//     loaded bank (lane L is read in the sub-cycle equal to the number of earlier lanes
+//     in its bank); its PL consecutive dst words always hit PL distinct banks and are
+//     written in one cycle. While copying it keeps the max exponent of every
 //     `group` consecutive dst elements and writes it to xmem[dst_xbase + g]. This lays
 //     an operand out as rows of k (A as (batch, m, k), B as (batch, n, k)) with one
 //     shared exponent per row.
@@ -24,27 +30,29 @@ module qtn_core #(
     parameter integer EW = 16,
     parameter integer MAXD = 12,
     parameter integer QDEPTH = 4,
-    parameter integer MQ = 16          // tiles in flight between issue and drain
+    parameter integer MQ = 16,         // tiles in flight between issue and drain
+    parameter integer PL = 2           // permute lanes = card-memory banks
 ) (
     input  wire clk,
     input  wire rst,
     input  wire desc_valid,
     output wire desc_ready,
     input  wire [32*(8+2*MAXD)-1:0] desc_data,
-    // memory read ports: 0..PE_M-1 A rows, PE_M..PE_M+PE_N-1 B columns, last: permute
-    output reg  [PE_M+PE_N:0]       rd_en,
-    output reg  [32*(PE_M+PE_N+1)-1:0] rd_addr,
-    input  wire [64*(PE_M+PE_N+1)-1:0] rd_data,
+    // memory read ports: 0..PE_M-1 A rows, PE_M..PE_M+PE_N-1 B columns, then PL permute lanes
+    output reg  [PE_M+PE_N+PL-1:0]  rd_en,
+    output reg  [32*(PE_M+PE_N+PL)-1:0] rd_addr,
+    input  wire [64*(PE_M+PE_N+PL)-1:0] rd_data,
     output reg  [PE_M+PE_N-1:0]     xrd_en,
     output reg  [32*(PE_M+PE_N)-1:0] xrd_addr,
     input  wire [EW*(PE_M+PE_N)-1:0] xrd_data,
-    // memory write ports: 0..PE_M-1 drain rows, PE_M: permute
-    output reg  [PE_M:0]            wr_en,
-    output reg  [32*(PE_M+1)-1:0]   wr_addr,
-    output reg  [64*(PE_M+1)-1:0]   wr_data,
-    output reg                      xwr_en,
-    output reg  [31:0]              xwr_addr,
-    output reg  [EW-1:0]            xwr_data,
+    // memory write ports: 0..PE_M-1 drain rows, then PL permute lanes (consecutive words)
+    output reg  [PE_M+PL-1:0]       wr_en,
+    output reg  [32*(PE_M+PL)-1:0]  wr_addr,
+    output reg  [64*(PE_M+PL)-1:0]  wr_data,
+    // row-exponent writes: PL ports, consecutive addresses (PL-banked exponent memory)
+    output reg  [PL-1:0]            xwr_en,
+    output reg  [32*PL-1:0]         xwr_addr,
+    output reg  [EW*PL-1:0]         xwr_data,
     // events
     output reg                      ev_start,
     output reg  [23:0]              ev_start_tag,
@@ -55,7 +63,8 @@ module qtn_core #(
     output wire                     idle
 );
     localparam integer DW = 8 + 2 * MAXD;
-    localparam integer NR = PE_M + PE_N + 1;
+    localparam integer NR = PE_M + PE_N + PL;
+    localparam integer PR = PE_M + PE_N;   // first permute read port
     localparam signed [EW-1:0] EMIN = -(1 <<< (EW - 1));
     localparam signed [EW-1:0] EMAX = (1 <<< (EW - 1)) - 1;
     localparam signed [AW:0] MAXM = (1 <<< (MW - 1)) - 1;
@@ -130,10 +139,10 @@ module qtn_core #(
     reg [31:0] g_batch, g_m, g_k, g_n, g_abase, g_axbase, g_bbase, g_bxbase, g_cbase;
     reg [31:0] g_b, g_ti, g_tj, g_t, g_period, g_mt, g_nt;
     // PERMUTE issue
-    reg [31:0] p_src, p_dst, p_xbase, p_group, p_total, p_lin;
+    reg [31:0] p_src, p_dst, p_xbase, p_group, p_total, p_lin, p_sub;
     reg [31:0] p_size [0:MAXD-1];
     reg [31:0] p_stride [0:MAXD-1];
-    reg [31:0] p_idx [0:MAXD-1];
+    reg [31:0] p_idx [0:MAXD-1];      // source index of the chunk's first element
 
     // pipeline valid flags used for `wait` and idle
     reg s1_v, s2_v, w_v, p1_v, pw_v;
@@ -154,13 +163,40 @@ module qtn_core #(
     wire [31:0] col0 = g_tj * PE_N;
 
     // ---------------------------------------------------------------- PERMUTE stage 0
+    // One chunk = PL consecutive dst elements; lane L's source index is the chunk's index
+    // advanced L times (last dimension fastest), its bank the source address mod PL.
     wire p_beat = busy && !is_gemm;
-    reg [31:0] p_addr;
-    integer d;
+    reg [31:0] l_idx [0:PL][0:MAXD-1];
+    reg [31:0] l_addr [0:PL-1];
+    reg [PL-1:0] l_valid, l_sel;
+    reg [31:0] l_rank [0:PL-1];
+    reg [31:0] p_maxrank;
+    integer d, l, j;
     always @* begin
-        p_addr = p_src;
-        for (d = 0; d < MAXD; d = d + 1) p_addr = p_addr + p_idx[d] * p_stride[d];
+        for (d = 0; d < MAXD; d = d + 1) l_idx[0][d] = p_idx[d];
+        p_maxrank = 0;
+        for (l = 0; l < PL; l = l + 1) begin
+            logic cy;
+            l_addr[l] = p_src;
+            for (d = 0; d < MAXD; d = d + 1) l_addr[l] = l_addr[l] + l_idx[l][d] * p_stride[d];
+            l_valid[l] = (p_lin + l < p_total);
+            cy = 1'b1;
+            for (d = MAXD - 1; d >= 0; d = d - 1) begin
+                if (cy && l_idx[l][d] == p_size[d] - 1) l_idx[l + 1][d] = 0;
+                else if (cy) begin l_idx[l + 1][d] = l_idx[l][d] + 1; cy = 1'b0; end
+                else l_idx[l + 1][d] = l_idx[l][d];
+            end
+        end
+        for (l = 0; l < PL; l = l + 1) begin
+            l_rank[l] = 0;
+            for (j = 0; j < l; j = j + 1)
+                if (l_valid[j] && (l_addr[j] % PL) == (l_addr[l] % PL)) l_rank[l] = l_rank[l] + 1;
+            if (l_valid[l] && l_rank[l] > p_maxrank) p_maxrank = l_rank[l];
+            l_sel[l] = p_beat && l_valid[l] && (l_rank[l] == p_sub);
+        end
     end
+    wire p_chunk_end = p_beat && (p_sub == p_maxrank);
+    wire p_desc_end = p_chunk_end && (p_lin + PL >= p_total);
 
     // read-port requests (registered: memory answers in the next cycle)
     integer r, c;
@@ -182,9 +218,11 @@ module qtn_core #(
                 xrd_addr[32*(PE_M + c) +: 32] = g_bxbase + g_b * g_n + col0 + c;
             end
         end
-        if (p_beat) begin
-            rd_en[NR-1] = 1'b1;
-            rd_addr[32*(NR-1) +: 32] = p_addr;
+        for (l = 0; l < PL; l = l + 1) begin
+            if (l_sel[l]) begin
+                rd_en[PR + l] = 1'b1;
+                rd_addr[32*(PR + l) +: 32] = l_addr[l];
+            end
         end
     end
 
@@ -198,11 +236,13 @@ module qtn_core #(
     reg s2_first, s2_last;
     reg [PE_M*MW-1:0] s2_are, s2_aim;
     reg [PE_N*MW-1:0] s2_bre, s2_bim;
-    // permute stage 1
-    reg [31:0] p1_dst, p1_gpos, p1_gidx;
-    reg p1_last, p1_first;
+    // permute stage 1: words of the chunk as they arrive; written when the chunk is complete
+    reg [31:0] p1_dst, p1_gpos, p1_gidx, p1_group, p1_xbase;
+    reg p1_last, p1_first, p1_end;
+    reg [PL-1:0] p1_sel, p1_valid;
     reg [23:0] p1_tag;
     reg signed [EW-1:0] p_run;
+    reg [63:0] p_buf [0:PL-1];
 
     // tile metadata queue (pushed in stage 1 of a tile's first beat, popped by the drain)
     reg [PE_M-1:0] mq_rmask [0:MQ-1];
@@ -238,7 +278,7 @@ module qtn_core #(
             q_count <= 0; q_head <= 0; q_tail <= 0; busy <= 1'b0;
             s1_v <= 0; s2_v <= 0; w_v <= 0; p1_v <= 0; pw_v <= 0;
             mq_count <= 0; mq_head <= 0; mq_tail <= 0; dr_active <= 0;
-            wr_en <= '0; xwr_en <= 1'b0;
+            wr_en <= '0; xwr_en <= '0;
         end else begin
             // --- queue
             if (q_push) begin
@@ -261,7 +301,7 @@ module qtn_core #(
                 g_nt <= (hw[4] + PE_N - 1) / PE_N;
                 g_period <= (hw[3] > PERIOD_MIN) ? hw[3] : PERIOD_MIN;
                 p_src <= hw[1]; p_dst <= hw[2]; p_xbase <= hw[3]; p_group <= hw[4]; p_total <= hw[6];
-                p_lin <= 0;
+                p_lin <= 0; p_sub <= 0;
                 for (i = 0; i < MAXD; i = i + 1) begin
                     p_size[i] <= (i < hw[5]) ? hw[8 + i] : 32'd1;
                     p_stride[i] <= (i < hw[5]) ? hw[8 + MAXD + i] : 32'd0;
@@ -282,20 +322,14 @@ module qtn_core #(
                     end else g_tj <= g_tj + 1;
                 end else g_t <= g_t + 1;
             end
-            // --- PERMUTE issue counters (last dimension fastest)
+            // --- PERMUTE issue counters: next sub-cycle, or the next chunk
             if (p_beat) begin
-                p_lin <= p_lin + 1;
-                if (p_lin == p_total - 1) busy <= 1'b0;
-                begin : carry
-                    logic cy;
-                    cy = 1'b1;
-                    for (i = MAXD - 1; i >= 0; i = i - 1) begin
-                        if (cy) begin
-                            if (p_idx[i] == p_size[i] - 1) p_idx[i] <= 0;
-                            else begin p_idx[i] <= p_idx[i] + 1; cy = 1'b0; end
-                        end
-                    end
-                end
+                if (p_chunk_end) begin
+                    p_sub <= 0;
+                    p_lin <= p_lin + PL;
+                    for (i = 0; i < MAXD; i = i + 1) p_idx[i] <= l_idx[PL][i];
+                    if (p_desc_end) busy <= 1'b0;
+                end else p_sub <= p_sub + 1;
             end
             // --- GEMM stage 1
             s1_v <= g_beat;
@@ -368,36 +402,53 @@ module qtn_core #(
             end
             // --- PERMUTE stage 1 -> write stage
             p1_v <= p_beat;
+            p1_sel <= l_sel;
+            p1_valid <= l_valid;
+            p1_end <= p_chunk_end;
             p1_dst <= p_dst + p_lin;
-            p1_last <= p_beat && (p_lin == p_total - 1);
-            p1_tag <= cur_tag;
+            p1_last <= p_desc_end;
             p1_first <= p_beat && (p_lin == 0);
+            p1_tag <= cur_tag;
+            p1_group <= p_group;
+            p1_xbase <= p_xbase;
             pw_v <= p1_v;
-            wr_en[PE_M] <= p1_v;
-            xwr_en <= 1'b0;
+            for (l = 0; l < PL; l = l + 1) wr_en[PE_M + l] <= 1'b0;
+            xwr_en <= '0;
             if (p1_v) begin
+                logic [63:0] w [0:PL-1];
                 logic signed [EW-1:0] e, run;
                 logic [31:0] gpos, gidx;
-                gpos = p1_first ? 32'd0 : p1_gpos;
-                gidx = p1_first ? 32'd0 : p1_gidx;
-                e = rd_data[64*(NR-1) + 2*MW +: EW];
-                run = (gpos == 0 || e > p_run) ? e : p_run;
-                p_run <= run;
-                wr_addr[32*PE_M +: 32] <= p1_dst;
-                wr_data[64*PE_M +: 64] <= rd_data[64*(NR-1) +: 64];
-                if (gpos == p_group - 1) begin
-                    xwr_en <= 1'b1;
-                    xwr_addr <= p_xbase + gidx;
-                    xwr_data <= run;
-                    p1_gpos <= 0;
-                    p1_gidx <= gidx + 1;
-                end else begin
-                    p1_gpos <= gpos + 1;
-                    p1_gidx <= gidx;
+                for (l = 0; l < PL; l = l + 1) begin
+                    w[l] = p1_sel[l] ? rd_data[64*(PR + l) +: 64] : p_buf[l];
+                    p_buf[l] <= w[l];
                 end
-                if (p1_last) begin
-                    ev_perm_done <= 1'b1;
-                    ev_perm_tag <= p1_tag;
+                if (p1_end) begin
+                    gpos = p1_first ? 32'd0 : p1_gpos;
+                    gidx = p1_first ? 32'd0 : p1_gidx;
+                    run = p_run;
+                    for (l = 0; l < PL; l = l + 1) begin
+                        if (p1_valid[l]) begin
+                            wr_en[PE_M + l] <= 1'b1;
+                            wr_addr[32*(PE_M + l) +: 32] <= p1_dst + l;
+                            wr_data[64*(PE_M + l) +: 64] <= w[l];
+                            e = w[l][2*MW +: EW];
+                            run = (gpos == 0 || e > run) ? e : run;
+                            if (gpos == p1_group - 1) begin
+                                xwr_en[l] <= 1'b1;
+                                xwr_addr[32*l +: 32] <= p1_xbase + gidx;
+                                xwr_data[EW*l +: EW] <= run;
+                                gpos = 0;
+                                gidx = gidx + 1;
+                            end else gpos = gpos + 1;
+                        end
+                    end
+                    p_run <= run;
+                    p1_gpos <= gpos;
+                    p1_gidx <= gidx;
+                    if (p1_last) begin
+                        ev_perm_done <= 1'b1;
+                        ev_perm_tag <= p1_tag;
+                    end
                 end
             end
         end

@@ -91,7 +91,7 @@ def plan_cycles(circuit: Any, board: str, config: ArrayConfig | None = None, sam
     config = config or array_for_board(prof)
     runs = _descriptor_runs(circuit, config, **kwargs)
     pm, pn = config.pe_m, config.pe_n
-    models = [board_time.rtl_cycles(descs, pm, pn) for descs in runs]
+    models = [board_time.rtl_cycles(descs, pm, pn, config.lanes) for descs in runs]
     modelled = sum(m.cycles for m in models)
     macs = sum(m.useful_macs for m in models)
     n_gemms = sum(len(m.gemm_cycles) for m in models)
@@ -124,7 +124,7 @@ def plan_cycles(circuit: Any, board: str, config: ArrayConfig | None = None, sam
         for p in picks:
             seg = [_retag(d, j) for j, d in enumerate(segments[p])]
             res = card.run(seg)
-            mod = board_time.rtl_cycles(seg, pm, pn)
+            mod = board_time.rtl_cycles(seg, pm, pn, config.lanes)
             simulated += res.cycles
             modelled_of_sim += mod.cycles
             errors.append((mod.cycles - res.cycles) / res.cycles)
