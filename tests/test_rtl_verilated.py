@@ -109,3 +109,28 @@ def test_exponent_memory_refill_between_gemms_keeps_results_exact():
     outs = [small.matmul(small.to_device(a), small.to_device(b)) for a, b in pairs]
     for (a, b), c in zip(pairs, outs):
         assert np.all(np.abs(small.to_host(c) - a @ b) <= formats.gemm_error_bound(small.fmt, a, b))
+
+
+def test_wide_permute_bank_conflicts_priced_exactly():
+    # 2 lanes over 2 word-interleaved banks: a contiguous copy moves 2 words a cycle,
+    # an even stride puts both lanes of every chunk in one bank (1 word a cycle)
+    from qtn.fpga.card_model import CardModel
+    from qtn.fpga.descriptors import PermuteDesc
+    from qtn.fpga.rtl_sim import ArrayConfig, VerilatedCard
+
+    cfg = ArrayConfig()
+    assert cfg.lanes == 2
+    card, model = VerilatedCard(cfg, 512, 64), CardModel(cfg.fmt, 512, 64)
+    words = formats.encode(cfg.fmt, _rand(np.random.default_rng(5), 256)).ravel()
+    card.mem[:256] = model.mem[:256] = words
+    cases = [((24,), (1,), 4), ((24,), (2,), 3), ((3, 5), (1, 3), 5), ((2, 3, 2), (6, 1, 3), 1), ((7,), (3,), 7)]
+    for sizes, strides, group in cases:
+        d = PermuteDesc(0, False, 1, 300, 10, group, sizes, strides)
+        res = card.run([d])
+        model.run([d])
+        assert np.array_equal(card.mem, model.mem) and np.array_equal(card.xmem, model.xmem)
+        want = board_time.rtl_cycles([d], 2, 2).cycles
+        assert res.cycles == want, (sizes, strides)
+    contiguous = board_time.permute_issue_cycles(PermuteDesc(0, False, 1, 300, 10, 4, (24,), (1,)), 2)
+    strided = board_time.permute_issue_cycles(PermuteDesc(0, False, 1, 300, 10, 3, (24,), (2,)), 2)
+    assert (contiguous, strided) == (12, 24)
