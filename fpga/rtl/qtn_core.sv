@@ -143,6 +143,7 @@ module qtn_core #(
     reg [31:0] p_size [0:MAXD-1];
     reg [31:0] p_stride [0:MAXD-1];
     reg [31:0] p_idx [0:MAXD-1];      // source index of the chunk's first element
+    reg [31:0] p_caddr;                // its source address
 
     // pipeline valid flags used for `wait` and idle
     reg s1_v, s2_v, w_v, p1_v, pw_v;
@@ -167,25 +168,38 @@ module qtn_core #(
     // advanced L times (last dimension fastest), its bank the source address mod PL.
     wire p_beat = busy && !is_gemm;
     reg [31:0] l_idx [0:PL][0:MAXD-1];
-    reg [31:0] l_addr [0:PL-1];
+    reg [31:0] l_addr [0:PL];
+    // address step when digit d increments and every faster digit wraps to 0:
+    // stride[d] - sum_{e>d} (size[e]-1)*stride[e]; lanes then need adders, not multipliers
+    reg [31:0] p_delta [0:MAXD-1];
     reg [PL-1:0] l_valid, l_sel;
     reg [31:0] l_rank [0:PL-1];
     reg [31:0] p_maxrank;
     integer d, l, j;
     always @* begin
+        begin : deltas
+            logic [31:0] back;
+            back = 0;
+            for (d = MAXD - 1; d >= 0; d = d - 1) begin
+                p_delta[d] = p_stride[d] - back;
+                back = back + (p_size[d] - 1) * p_stride[d];
+            end
+        end
         for (d = 0; d < MAXD; d = d + 1) l_idx[0][d] = p_idx[d];
+        l_addr[0] = p_caddr;
         p_maxrank = 0;
         for (l = 0; l < PL; l = l + 1) begin
             logic cy;
-            l_addr[l] = p_src;
-            for (d = 0; d < MAXD; d = d + 1) l_addr[l] = l_addr[l] + l_idx[l][d] * p_stride[d];
+            logic [31:0] step;
             l_valid[l] = (p_lin + l < p_total);
             cy = 1'b1;
+            step = 0;
             for (d = MAXD - 1; d >= 0; d = d - 1) begin
                 if (cy && l_idx[l][d] == p_size[d] - 1) l_idx[l + 1][d] = 0;
-                else if (cy) begin l_idx[l + 1][d] = l_idx[l][d] + 1; cy = 1'b0; end
+                else if (cy) begin l_idx[l + 1][d] = l_idx[l][d] + 1; step = p_delta[d]; cy = 1'b0; end
                 else l_idx[l + 1][d] = l_idx[l][d];
             end
+            l_addr[l + 1] = l_addr[l] + step;
         end
         for (l = 0; l < PL; l = l + 1) begin
             l_rank[l] = 0;
@@ -301,7 +315,7 @@ module qtn_core #(
                 g_nt <= (hw[4] + PE_N - 1) / PE_N;
                 g_period <= (hw[3] > PERIOD_MIN) ? hw[3] : PERIOD_MIN;
                 p_src <= hw[1]; p_dst <= hw[2]; p_xbase <= hw[3]; p_group <= hw[4]; p_total <= hw[6];
-                p_lin <= 0; p_sub <= 0;
+                p_lin <= 0; p_sub <= 0; p_caddr <= hw[1];
                 for (i = 0; i < MAXD; i = i + 1) begin
                     p_size[i] <= (i < hw[5]) ? hw[8 + i] : 32'd1;
                     p_stride[i] <= (i < hw[5]) ? hw[8 + MAXD + i] : 32'd0;
@@ -328,6 +342,7 @@ module qtn_core #(
                     p_sub <= 0;
                     p_lin <= p_lin + PL;
                     for (i = 0; i < MAXD; i = i + 1) p_idx[i] <= l_idx[PL][i];
+                    p_caddr <= l_addr[PL];
                     if (p_desc_end) busy <= 1'b0;
                 end else p_sub <= p_sub + 1;
             end
