@@ -210,7 +210,7 @@ class RTLBackend(Backend):
             "utilization": c.macs / (c.cycles * pes) if c.cycles else 0.0,
             "bytes_to_device": c.bytes_to_device, "bytes_to_host": c.bytes_to_host,
             "card_bytes_read": c.card_bytes_read, "card_bytes_written": c.card_bytes_written,
-            "runs": c.runs, "pe_m": self.config.pe_m, "pe_n": self.config.pe_n,
+            "runs": c.runs, "pe_m": self.config.pe_m, "pe_n": self.config.pe_n, "perm_lanes": self.config.lanes,
             "mantissa_bits": self.fmt.mantissa_bits,
         }
 

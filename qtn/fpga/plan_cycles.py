@@ -54,7 +54,7 @@ class PlanCycles:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "board": self.board, "array": f"{self.array.pe_m}x{self.array.pe_n}",
+            "board": self.board, "array": f"{self.array.pe_m}x{self.array.pe_n}", "perm_lanes": self.array.lanes,
             "mantissa_bits": self.array.fmt.mantissa_bits, "gemms": self.gemms,
             "simulated_cycles": self.simulated_cycles, "simulated_scope": self.simulated_scope,
             "modelled_cycles": self.modelled_cycles, "modelled_cycles_of_simulated": self.modelled_of_simulated,
