@@ -19,7 +19,9 @@
 //   GEMM: C[b, i, j] = sum_kk A[b, i, kk] B[b, j, kk]; mantissas are shifted to the
 //     row's shared exponent (round half up), multiplied exactly, accumulated in AW bits,
 //     and normalized back to an MW-bit word with exponent XA[i] + XB[j] + shift.
-// `wait` in a descriptor holds it until everything issued before it has been written.
+// `wait` in a descriptor holds it until everything issued before it has been written;
+// without it, a descriptor leaves the queue as soon as its unit (GEMM or PERMUTE) is free,
+// so a permute overlaps a running GEMM.
 // Memory ports have one cycle of read latency; the simulation top (qtn_sim_top) serves
 // them, a board would connect banked on-chip RAM / HBM ports.
 module qtn_core #(
@@ -132,9 +134,11 @@ module qtn_core #(
     end endgenerate
 
     // ---------------------------------------------------------------- unit state
-    reg        busy;          // a descriptor is issuing
-    reg        is_gemm;
-    reg [23:0] cur_tag;
+    // The GEMM unit and the PERMUTE unit issue independently: a permute without `wait`
+    // leaves the queue while a GEMM is still issuing (and the reverse), so the next
+    // operand's permute overlaps the running GEMM. Issue stays in queue order.
+    reg        g_busy, p_busy;
+    reg [23:0] g_tag, p_tag;
     // GEMM issue
     reg [31:0] g_batch, g_m, g_k, g_n, g_abase, g_axbase, g_bbase, g_bxbase, g_cbase;
     reg [31:0] g_b, g_ti, g_tj, g_t, g_period, g_mt, g_nt;
@@ -149,16 +153,18 @@ module qtn_core #(
     reg s1_v, s2_v, w_v, p1_v, pw_v;
     reg [$clog2(MQ+1)-1:0] mq_count;
     wire drained = !s1_v && !s2_v && !w_v && !p1_v && !pw_v && (mq_count == 0);
-    assign idle = drained && !busy && (q_count == 0);
+    wire all_done = drained && !g_busy && !p_busy;
+    assign idle = all_done && (q_count == 0);
 
-    wire q_pop = !busy && (q_count != 0) && (!hw[0][4] || drained);
+    wire head_gemm = (hw[0][3:0] == 4'd1);
+    wire q_pop = (q_count != 0) && (head_gemm ? !g_busy : !p_busy) && (!hw[0][4] || all_done);
     wire q_push = desc_valid && desc_ready;
 
     // ---------------------------------------------------------------- GEMM stage 0 (issue)
-    wire        g_beat = busy && is_gemm && (g_t < g_k);
+    wire        g_beat = g_busy && (g_t < g_k);
     wire        g_first = (g_t == 0);
     wire        g_last = (g_t == g_k - 1);
-    wire        g_tile_end = busy && is_gemm && (g_t == g_period - 1);
+    wire        g_tile_end = g_busy && (g_t == g_period - 1);
     wire        g_final = g_tile_end && (g_tj == g_nt - 1) && (g_ti == g_mt - 1) && (g_b == g_batch - 1);
     wire [31:0] row0 = g_ti * PE_M;
     wire [31:0] col0 = g_tj * PE_N;
@@ -166,7 +172,7 @@ module qtn_core #(
     // ---------------------------------------------------------------- PERMUTE stage 0
     // One chunk = PL consecutive dst elements; lane L's source index is the chunk's index
     // advanced L times (last dimension fastest), its bank the source address mod PL.
-    wire p_beat = busy && !is_gemm;
+    wire p_beat = p_busy;
     reg [31:0] l_idx [0:PL][0:MAXD-1];
     reg [31:0] l_addr [0:PL];
     // address step when digit d increments and every faster digit wraps to 0:
@@ -289,7 +295,7 @@ module qtn_core #(
     always @(posedge clk) begin
         ev_start <= 1'b0; ev_gemm_done <= 1'b0; ev_perm_done <= 1'b0;
         if (rst) begin
-            q_count <= 0; q_head <= 0; q_tail <= 0; busy <= 1'b0;
+            q_count <= 0; q_head <= 0; q_tail <= 0; g_busy <= 1'b0; p_busy <= 1'b0;
             s1_v <= 0; s2_v <= 0; w_v <= 0; p1_v <= 0; pw_v <= 0;
             mq_count <= 0; mq_head <= 0; mq_tail <= 0; dr_active <= 0;
             wr_en <= '0; xwr_en <= '0;
@@ -303,17 +309,22 @@ module qtn_core #(
             // --- dispatch
             if (q_pop) begin
                 q_head <= q_head + 1'b1;
-                busy <= 1'b1;
-                cur_tag <= hw[0][31:8];
                 ev_start <= 1'b1;
                 ev_start_tag <= hw[0][31:8];
-                is_gemm <= (hw[0][3:0] == 4'd1);
+            end
+            if (q_pop && head_gemm) begin
+                g_busy <= 1'b1;
+                g_tag <= hw[0][31:8];
                 g_batch <= hw[1]; g_m <= hw[2]; g_k <= hw[3]; g_n <= hw[4];
                 g_abase <= hw[5]; g_axbase <= hw[6]; g_bbase <= hw[7]; g_bxbase <= hw[8]; g_cbase <= hw[9];
                 g_b <= 0; g_ti <= 0; g_tj <= 0; g_t <= 0;
                 g_mt <= (hw[2] + PE_M - 1) / PE_M;
                 g_nt <= (hw[4] + PE_N - 1) / PE_N;
                 g_period <= (hw[3] > PERIOD_MIN) ? hw[3] : PERIOD_MIN;
+            end
+            if (q_pop && !head_gemm) begin
+                p_busy <= 1'b1;
+                p_tag <= hw[0][31:8];
                 p_src <= hw[1]; p_dst <= hw[2]; p_xbase <= hw[3]; p_group <= hw[4]; p_total <= hw[6];
                 p_lin <= 0; p_sub <= 0; p_caddr <= hw[1];
                 for (i = 0; i < MAXD; i = i + 1) begin
@@ -323,10 +334,10 @@ module qtn_core #(
                 end
             end
             // --- GEMM issue counters
-            if (busy && is_gemm) begin
+            if (g_busy) begin
                 if (g_tile_end) begin
                     g_t <= 0;
-                    if (g_final) busy <= 1'b0;
+                    if (g_final) g_busy <= 1'b0;
                     if (g_tj == g_nt - 1) begin
                         g_tj <= 0;
                         if (g_ti == g_mt - 1) begin
@@ -343,7 +354,7 @@ module qtn_core #(
                     p_lin <= p_lin + PL;
                     for (i = 0; i < MAXD; i = i + 1) p_idx[i] <= l_idx[PL][i];
                     p_caddr <= l_addr[PL];
-                    if (p_desc_end) busy <= 1'b0;
+                    if (p_desc_end) p_busy <= 1'b0;
                 end else p_sub <= p_sub + 1;
             end
             // --- GEMM stage 1
@@ -351,7 +362,7 @@ module qtn_core #(
             s1_first <= g_first;
             s1_last <= g_last;
             s1_tile_last <= (g_tj == g_nt - 1) && (g_ti == g_mt - 1) && (g_b == g_batch - 1);
-            s1_tag <= cur_tag;
+            s1_tag <= g_tag;
             s1_n <= g_n;
             s1_cbase <= g_cbase + ((g_b * g_m) + row0) * g_n + col0;
             for (r = 0; r < PE_M; r = r + 1) s1_rmask[r] <= (row0 + r < g_m);
@@ -423,7 +434,7 @@ module qtn_core #(
             p1_dst <= p_dst + p_lin;
             p1_last <= p_desc_end;
             p1_first <= p_beat && (p_lin == 0);
-            p1_tag <= cur_tag;
+            p1_tag <= p_tag;
             p1_group <= p_group;
             p1_xbase <= p_xbase;
             pw_v <= p1_v;

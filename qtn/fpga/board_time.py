@@ -252,7 +252,8 @@ def rtl_cycles(descs: Iterable[Any], pe_m: int, pe_n: int, lanes: int | None = N
     overlaps the next tile's fill); fill and drain of the last tile
     (:func:`rtl_gemm_latency`); a permute moves ``lanes`` elements per cycle less its
     bank conflicts (:func:`permute_issue_cycles`); every descriptor costs a dispatch
-    cycle, and a ``wait`` holds it until all earlier writes are done.
+    cycle on its unit, a permute without ``wait`` runs while the GEMM unit is busy (and
+    the reverse), and a ``wait`` holds a descriptor until all earlier writes are done.
 
     Args:
         descs: GEMM and PERMUTE descriptors, in queue order.
@@ -266,14 +267,21 @@ def rtl_cycles(descs: Iterable[Any], pe_m: int, pe_n: int, lanes: int | None = N
     from .descriptors import GemmDesc
 
     lanes = lanes or pe_n
-    free = RTL_FIRST_DISPATCH
+    # the GEMM unit and the PERMUTE unit issue independently, one dispatch per cycle in
+    # queue order; a `wait` holds a descriptor until every earlier write is done
+    free = {"gemm": RTL_FIRST_DISPATCH, "permute": RTL_FIRST_DISPATCH}
+    prev_start = RTL_FIRST_DISPATCH - 1
     last_write = 0
     done: list[int] = []
     gemm_cycles: list[int] = []
     prev_gemm = 0
     macs = 0
     for d in descs:
-        start = max(free, last_write + RTL_WAIT_CYCLES) if d.wait else free
+        unit = "gemm" if isinstance(d, GemmDesc) else "permute"
+        start = max(free[unit], prev_start + 1)
+        if d.wait:
+            start = max(start, last_write + RTL_WAIT_CYCLES)
+        prev_start = start
         if isinstance(d, GemmDesc):
             tiles = d.batch * -(-d.m // pe_m) * -(-d.n // pe_n)
             issue = tiles * max(d.k, pe_m, pe_n)
@@ -285,7 +293,7 @@ def rtl_cycles(descs: Iterable[Any], pe_m: int, pe_n: int, lanes: int | None = N
         else:
             issue = permute_issue_cycles(d, lanes)
             end = start + issue + RTL_PERMUTE_LATENCY
-        free = start + issue + RTL_DISPATCH_CYCLES
+        free[unit] = start + issue + RTL_DISPATCH_CYCLES
         last_write = max(last_write, end)
         done.append(end)
     cycles = last_write + 1 if done else 0
