@@ -219,7 +219,7 @@ module qtn_core #(
     wire p_desc_end = p_chunk_end && (p_lin + PL >= p_total);
 
     // read-port requests (registered: memory answers in the next cycle)
-    integer r, c;
+    integer r, c, lr;
     always @* begin
         rd_en = '0; rd_addr = '0; xrd_en = '0; xrd_addr = '0;
         for (r = 0; r < PE_M; r = r + 1) begin
@@ -238,10 +238,10 @@ module qtn_core #(
                 xrd_addr[32*(PE_M + c) +: 32] = g_bxbase + g_b * g_n + col0 + c;
             end
         end
-        for (l = 0; l < PL; l = l + 1) begin
-            if (l_sel[l]) begin
-                rd_en[PR + l] = 1'b1;
-                rd_addr[32*(PR + l) +: 32] = l_addr[l];
+        for (lr = 0; lr < PL; lr = lr + 1) begin
+            if (l_sel[lr]) begin
+                rd_en[PR + lr] = 1'b1;
+                rd_addr[32*(PR + lr) +: 32] = l_addr[lr];
             end
         end
     end
@@ -291,7 +291,7 @@ module qtn_core #(
     wire        dr_now = drain_start || dr_active;
     wire        dr_done = dr_now && (dcol == PE_N - 1);
 
-    integer i;
+    integer i, lw;
     always @(posedge clk) begin
         ev_start <= 1'b0; ev_gemm_done <= 1'b0; ev_perm_done <= 1'b0;
         if (rst) begin
@@ -438,31 +438,31 @@ module qtn_core #(
             p1_group <= p_group;
             p1_xbase <= p_xbase;
             pw_v <= p1_v;
-            for (l = 0; l < PL; l = l + 1) wr_en[PE_M + l] <= 1'b0;
+            for (lw = 0; lw < PL; lw = lw + 1) wr_en[PE_M + lw] <= 1'b0;
             xwr_en <= '0;
             if (p1_v) begin
                 logic [63:0] w [0:PL-1];
                 logic signed [EW-1:0] e, run;
                 logic [31:0] gpos, gidx;
-                for (l = 0; l < PL; l = l + 1) begin
-                    w[l] = p1_sel[l] ? rd_data[64*(PR + l) +: 64] : p_buf[l];
-                    p_buf[l] <= w[l];
+                for (lw = 0; lw < PL; lw = lw + 1) begin
+                    w[lw] = p1_sel[lw] ? rd_data[64*(PR + lw) +: 64] : p_buf[lw];
+                    p_buf[lw] <= w[lw];
                 end
                 if (p1_end) begin
                     gpos = p1_first ? 32'd0 : p1_gpos;
                     gidx = p1_first ? 32'd0 : p1_gidx;
                     run = p_run;
-                    for (l = 0; l < PL; l = l + 1) begin
-                        if (p1_valid[l]) begin
-                            wr_en[PE_M + l] <= 1'b1;
-                            wr_addr[32*(PE_M + l) +: 32] <= p1_dst + l;
-                            wr_data[64*(PE_M + l) +: 64] <= w[l];
-                            e = w[l][2*MW +: EW];
+                    for (lw = 0; lw < PL; lw = lw + 1) begin
+                        if (p1_valid[lw]) begin
+                            wr_en[PE_M + lw] <= 1'b1;
+                            wr_addr[32*(PE_M + lw) +: 32] <= p1_dst + lw;
+                            wr_data[64*(PE_M + lw) +: 64] <= w[lw];
+                            e = w[lw][2*MW +: EW];
                             run = (gpos == 0 || e > run) ? e : run;
                             if (gpos == p1_group - 1) begin
-                                xwr_en[l] <= 1'b1;
-                                xwr_addr[32*l +: 32] <= p1_xbase + gidx;
-                                xwr_data[EW*l +: EW] <= run;
+                                xwr_en[lw] <= 1'b1;
+                                xwr_addr[32*lw +: 32] <= p1_xbase + gidx;
+                                xwr_data[EW*lw +: EW] <= run;
                                 gpos = 0;
                                 gidx = gidx + 1;
                             end else gpos = gpos + 1;
