@@ -108,7 +108,7 @@ def section_xilinx(out: dict[str, Any], quick: bool) -> None:
 def _gemm_cycle_errors(be: RTLBackend) -> tuple[list[float], list[int], list[int]]:
     errs, sim_all, mod_all = [], [], []
     for descs, run in be.runs:
-        model = board_time.rtl_cycles(descs, be.config.pe_m, be.config.pe_n)
+        model = board_time.rtl_cycles(descs, be.config.pe_m, be.config.pe_n, be.config.lanes)
         tags = [i for i, d in enumerate(descs) if isinstance(d, GemmDesc)]
         sim = np.diff([0] + [int(run.done[t]) for t in tags])
         errs += list((np.array(model.gemm_cycles) - sim) / sim)
@@ -157,49 +157,72 @@ def section_calib(out: dict[str, Any], quick: bool) -> None:
                           "label": "cycle-simulated (Verilator) vs modelled (qtn.fpga.board_time.rtl_cycles)"}
 
 
+def _verilate_plan(circuit: cirq.Circuit, cfg: ArrayConfig, mem_words: int) -> tuple[dict[str, Any], list[Any]]:
+    be = RTLBackend(cfg, mem_words=mem_words)
+    be.keep_runs = True
+    t0 = time.perf_counter()
+    qtn.amplitudes(circuit, bitstrings=[0], backend=be)
+    errs, s, m = _gemm_cycle_errors(be)
+    row = {"array": f"{cfg.pe_m}x{cfg.pe_n}", "perm_lanes": cfg.lanes, "simulated_cycles": int(sum(s)),
+           "modelled_cycles": int(sum(m)), "plan_rel_error": (sum(m) - sum(s)) / sum(s),
+           "utilization": be.stats()["utilization"], "gemm_rel_error_max": float(np.max(np.abs(errs))),
+           "verilator_wall_s": round(time.perf_counter() - t0, 1),
+           "label": "cycle-simulated (Verilator), every word checked against the bit-exact model"}
+    return row, [d for run in be.runs for d in run[0]]
+
+
 def section_util(out: dict[str, Any], quick: bool) -> None:
+    """PE utilization of a 25-qubit plan streamed back to back: the permute unit one
+    element wide (PL = 1, the unit before the wide one) and PL = pe_n wide, on the same
+    descriptors, for the card memory the rtl backend has by default (the plan is sliced
+    to fit it) and for a card memory that holds the unsliced plan. The ECP5 array is
+    also Verilated whole at both widths (not in --quick)."""
+    from qtn.fpga.plan_cycles import synthesized_clock
+
     circuit = grid(5, 5, 12) if not quick else grid(4, 5, 12)
     plan = qtn.plan(circuit)
-    model_be = RTLBackend(engine="model")
-    model_be.keep_runs = True
-    qtn.amplitudes(circuit, bitstrings=[0], backend=model_be)
-    descs = [d for run in model_be.runs for d in run[0]]
-    rows = {}
-    for name in ("ecp5_85f", "u280"):
-        cfg = array_for_board(name)
-        cyc = board_time.rtl_cycles(descs, cfg.pe_m, cfg.pe_n)
-        b = boards.load_board(name)
-        fmax = None
-        last = synth.last_synthesis(name)
-        if last:
-            fmax = (last.get("pnr") or {}).get("fmax_mhz")  # Alveo rows have no place-and-route
-        clock = min(fmax, b.kernel_clock_hz / 1e6) if fmax else b.kernel_clock_hz / 1e6
-        rows[name] = {"array": f"{cfg.pe_m}x{cfg.pe_n}", "modelled_cycles": cyc.cycles,
-                      "utilization": cyc.utilization, "clock_mhz": clock,
-                      "board_time_s": cyc.cycles / (clock * 1e6),
-                      "peak_gflops": 8 * cfg.pe_m * cfg.pe_n * clock / 1e3,
-                      "achieved_gflops": 8 * cyc.useful_macs / (cyc.cycles / (clock * 1e6)) / 1e9,
-                      "label": ("modelled cycles (calibrated against Verilator) at nextpnr Fmax" if fmax
-                                else "modelled cycles at the profile's assumed clock - not measured")}
-    hls = {name: board_time.hls_schedule_utilization(plan.gemms, name) for name in ("u280", "ecp5_85f")}
-    sim = None
-    if not quick:  # Verilate the whole 25-qubit plan on the ECP5-sized array
-        cfg = array_for_board("ecp5_85f")
-        be = RTLBackend(cfg)
-        be.keep_runs = True
-        t0 = time.perf_counter()
-        qtn.amplitudes(circuit, bitstrings=[0], backend=be)
-        errs, s, m = _gemm_cycle_errors(be)
-        sim = {"simulated_cycles": int(sum(s)), "modelled_cycles": int(sum(m)),
-               "utilization": be.stats()["utilization"], "gemm_rel_error_max": float(np.max(np.abs(errs))),
-               "verilator_wall_s": round(time.perf_counter() - t0, 1)}
-    out["utilization"] = {"circuit": f"{len(circuit.all_qubits())}-qubit grid depth 12", "gemms": len(plan.gemms),
-                          "flops": plan.flops, "rtl": rows, "rtl_verilated_ecp5": sim,
-                          "hls_schedule_utilization": hls,
-                          "hls_label": "modelled (HLS kernel's schedule from qtn.fpga.board_time.hls_gemm_cycles)"}
-    print(f"  {out['utilization']['circuit']}: {len(plan.gemms)} GEMMs; RTL utilization "
-          + ", ".join(f"{k} {100 * v['utilization']:.1f} % ({v['array']})" for k, v in rows.items())
-          + f"; Verilated ECP5: {sim}; HLS schedule " + ", ".join(f"{k} {100 * v:.2f} %" for k, v in hls.items()))
+    cases = {"default card memory (4 Mi words, sliced)": 1 << 22, "16 Mi-word card memory (unsliced)": 1 << 24}
+    result: dict[str, Any] = {"circuit": f"{len(circuit.all_qubits())}-qubit grid depth 12", "plan_gemms": len(plan.gemms),
+                              "flops": plan.flops, "cases": {},
+                              "hls_schedule_utilization_qtn_plan": {name: board_time.hls_schedule_utilization(plan.gemms, name)
+                                                                    for name in ("u280", "ecp5_85f")},
+                              "rtl_label": "modelled cycles (qtn.fpga.board_time.rtl_cycles, calibrated against Verilator)",
+                              "hls_label": "modelled (HLS kernel's schedule from qtn.fpga.board_time.hls_gemm_cycles)"}
+    for case, words in cases.items():
+        model_be = RTLBackend(engine="model", mem_words=words)
+        model_be.keep_runs = True
+        qtn.amplitudes(circuit, bitstrings=[0], backend=model_be)
+        descs = [d for run in model_be.runs for d in run[0]]
+        gemms = [d for d in descs if isinstance(d, GemmDesc)]
+        rows = {}
+        for name in ("ecp5_85f", "u280"):
+            cfg = array_for_board(name)
+            fmax, _, clock, label = synthesized_clock(name, cfg)
+            for lanes in (1, cfg.lanes):
+                cyc = board_time.rtl_cycles(descs, cfg.pe_m, cfg.pe_n, lanes)
+                rows[f"{name} PL={lanes}"] = {
+                    "board": name, "array": f"{cfg.pe_m}x{cfg.pe_n}", "perm_lanes": lanes,
+                    "modelled_cycles": cyc.cycles, "utilization": cyc.utilization, "clock_mhz": clock,
+                    "fmax_mhz": fmax, "board_time_s": cyc.cycles / (clock * 1e6),
+                    "peak_gflops": 8 * cfg.pe_m * cfg.pe_n * clock / 1e3,
+                    "achieved_gflops": 8 * cyc.useful_macs / (cyc.cycles / (clock * 1e6)) / 1e9, "label": label}
+        hls = {name: board_time.hls_schedule_utilization(gemms, name) for name in ("u280", "ecp5_85f")}
+        sims = {}
+        if not quick:
+            base = array_for_board("ecp5_85f")
+            for lanes in (1, base.lanes):
+                row, sim_descs = _verilate_plan(circuit, ArrayConfig(base.pe_m, base.pe_n, base.fmt, lanes), words)
+                row["same_descriptors_as_model_rows"] = sim_descs == descs
+                sims[f"ecp5_85f PL={lanes}"] = row
+        result["cases"][case] = {"gemms": len(gemms), "runs": len(model_be.runs), "rtl": rows,
+                                 "rtl_verilated_ecp5": sims, "hls_schedule_utilization_same_gemms": hls}
+        print(f"  {result['circuit']}, {case}: {len(gemms)} GEMMs in {len(model_be.runs)} runs; RTL utilization "
+              + ", ".join(f"{k} {100 * v['utilization']:.1f} %" for k, v in rows.items())
+              + "; Verilated " + ", ".join(f"{k} {100 * v['utilization']:.1f} % ({v['simulated_cycles']} cycles, model "
+                                          f"{100 * v['plan_rel_error']:+.2f} %, worst GEMM {100 * v['gemm_rel_error_max']:.2f} %)"
+                                          for k, v in sims.items())
+              + "; HLS schedule (same GEMMs) " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in hls.items()), flush=True)
+    out["utilization"] = result
 
 
 def section_precision(out: dict[str, Any], quick: bool) -> None:
@@ -244,10 +267,11 @@ def section_precision(out: dict[str, Any], quick: bool) -> None:
 
 def side_by_side(out: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
-    for name, r in out.get("utilization", {}).get("rtl", {}).items():
-        rows.append({"design": f"qtn RTL {r['array']} on {name}", "peak_gflops": r["peak_gflops"],
-                     "achieved_gflops": r["achieved_gflops"], "clock_mhz": r["clock_mhz"],
-                     "label": r["label"] + "; BFP-18 flops (8 per complex MAC), 25-qubit plan"})
+    for case, c in out.get("utilization", {}).get("cases", {}).items():
+        for name, r in c["rtl"].items():
+            rows.append({"design": f"qtn RTL {r['array']} on {name}, {case}", "peak_gflops": r["peak_gflops"],
+                         "achieved_gflops": r["achieved_gflops"], "clock_mhz": r["clock_mhz"],
+                         "label": r["label"] + "; BFP-18 flops (8 per complex MAC), 25-qubit plan"})
     rows.append({"design": "gemm_hls (de Fine Licht et al., FPGA'20), VCU1525", "peak_gflops": None,
                  "achieved_gflops": GEMM_HLS_GFLOPS, "clock_mhz": None,
                  "label": "published, fp32, large dense GEMM on hardware"})
@@ -280,7 +304,7 @@ def main() -> None:
         t0 = time.perf_counter()
         SECTIONS[name](out, args.quick)
         out.setdefault("seconds", {})[name] = round(time.perf_counter() - t0, 1)
-    if "util" in out or "utilization" in out:
+    if "utilization" in out:
         print("[side by side]")
         out["side_by_side"] = side_by_side(out)
     print(f"results: {write_results('fpga', out)}")

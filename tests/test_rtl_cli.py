@@ -27,3 +27,24 @@ def test_long_plans_are_sampled():
 def test_bad_pe_is_a_usage_error(capsys):
     assert main(["fpga", "ghz:4", "--board", "ecp5_85f", "--pe", "2by2"]) != 0
     assert "--pe" in capsys.readouterr().err
+
+
+def test_fmax_is_used_only_for_the_array_size_it_was_routed_at(tmp_path, monkeypatch):
+    from qtn.fpga import synth
+    from qtn.fpga.plan_cycles import synthesized_clock
+
+    monkeypatch.setenv("QTN_CACHE_DIR", str(tmp_path))
+    synth.save_synthesis("ecp5_85f", {"array": {"PE_M": 4, "PE_N": 4}, "pnr": {"fmax_mhz": 93.5, "utilization": {}}})
+    fmax, _, clock, label = synthesized_clock("ecp5_85f", ArrayConfig(4, 4))
+    assert (fmax, clock) == (93.5, 93.5) and "nextpnr" in label
+    fmax, res, clock, label = synthesized_clock("ecp5_85f", ArrayConfig(2, 2))
+    assert fmax is None and res is None and clock == 90.0 and "assumed" in label and "4x4" in label
+
+
+def test_card_extent_covers_permute_sources():
+    from qtn.fpga.descriptors import GemmDesc, PermuteDesc, card_extent
+
+    # the source of the permute (an input uploaded last) lies above every destination
+    p = PermuteDesc(0, False, 1000, 10, 5, 2, (2, 3), (1, 4))
+    g = GemmDesc(1, True, 1, 2, 3, 1, 10, 5, 40, 7, 50)
+    assert card_extent([p, g]) == (1000 + 1 + 2 * 4 + 1, 8)

@@ -42,7 +42,7 @@ def test_awkward_gemms_bit_exact_and_within_stated_error(rtl, shape):
     assert st["gemms"] == 1 and len(st["gemm_cycles"]) == 1 and st["cycles"] > 0
     assert st["macs"] == batch * m * k * n
     descs, run = rtl.last_run
-    model = board_time.rtl_cycles(descs, rtl.config.pe_m, rtl.config.pe_n)
+    model = board_time.rtl_cycles(descs, rtl.config.pe_m, rtl.config.pe_n, rtl.config.lanes)
     assert abs(model.gemm_cycles[0] - st["gemm_cycles"][0]) <= 0.10 * st["gemm_cycles"][0]
 
 
@@ -109,3 +109,52 @@ def test_exponent_memory_refill_between_gemms_keeps_results_exact():
     outs = [small.matmul(small.to_device(a), small.to_device(b)) for a, b in pairs]
     for (a, b), c in zip(pairs, outs):
         assert np.all(np.abs(small.to_host(c) - a @ b) <= formats.gemm_error_bound(small.fmt, a, b))
+
+
+def test_wide_permute_bank_conflicts_priced_exactly():
+    # 2 lanes over 2 word-interleaved banks: a contiguous copy moves 2 words a cycle,
+    # an even stride puts both lanes of every chunk in one bank (1 word a cycle)
+    from qtn.fpga.card_model import CardModel
+    from qtn.fpga.descriptors import PermuteDesc
+    from qtn.fpga.rtl_sim import ArrayConfig, VerilatedCard
+
+    cfg = ArrayConfig()
+    assert cfg.lanes == 2
+    card, model = VerilatedCard(cfg, 512, 64), CardModel(cfg.fmt, 512, 64)
+    words = formats.encode(cfg.fmt, _rand(np.random.default_rng(5), 256)).ravel()
+    card.mem[:256] = model.mem[:256] = words
+    cases = [((24,), (1,), 4), ((24,), (2,), 3), ((3, 5), (1, 3), 5), ((2, 3, 2), (6, 1, 3), 1), ((7,), (3,), 7)]
+    for sizes, strides, group in cases:
+        d = PermuteDesc(0, False, 1, 300, 10, group, sizes, strides)
+        res = card.run([d])
+        model.run([d])
+        assert np.array_equal(card.mem, model.mem) and np.array_equal(card.xmem, model.xmem)
+        want = board_time.rtl_cycles([d], 2, 2).cycles
+        assert res.cycles == want, (sizes, strides)
+    contiguous = board_time.permute_issue_cycles(PermuteDesc(0, False, 1, 300, 10, 4, (24,), (1,)), 2)
+    strided = board_time.permute_issue_cycles(PermuteDesc(0, False, 1, 300, 10, 3, (24,), (2,)), 2)
+    assert (contiguous, strided) == (12, 24)
+
+
+def test_permute_without_wait_overlaps_the_running_gemm():
+    from qtn.fpga.card_model import CardModel
+    from qtn.fpga.descriptors import GemmDesc, PermuteDesc
+    from qtn.fpga.rtl_sim import ArrayConfig, VerilatedCard
+
+    cfg = ArrayConfig()
+    card, model = VerilatedCard(cfg, 1024, 64), CardModel(cfg.fmt, 1024, 64)
+    words = formats.encode(cfg.fmt, _rand(np.random.default_rng(9), 200)).ravel()
+    card.mem[:200] = model.mem[:200] = words
+    descs = [PermuteDesc(0, False, 0, 300, 0, 8, (4, 8), (8, 1)),          # A (4 x 8)
+             PermuteDesc(1, False, 32, 340, 4, 8, (8, 4), (1, 8)),         # B^T (4 x 8)
+             GemmDesc(2, True, 1, 4, 8, 4, 300, 0, 340, 4, 400),          # 4 x 8 x 4
+             PermuteDesc(3, False, 64, 420, 8, 8, (8, 8), (1, 8)),         # independent of the GEMM
+             PermuteDesc(4, True, 400, 500, 16, 4, (4, 4), (4, 1)),        # reads the GEMM's result
+             GemmDesc(5, True, 1, 4, 4, 2, 500, 16, 420, 8, 600)]
+    res = card.run(descs)
+    model.run(descs)
+    assert np.array_equal(card.mem, model.mem) and np.array_equal(card.xmem, model.xmem)
+    assert res.start[3] < res.done[2]          # the independent permute ran during the GEMM
+    assert res.start[4] > res.done[2]          # the dependent one waited for it
+    cyc = board_time.rtl_cycles(descs, 2, 2)
+    assert cyc.done == tuple(int(x) for x in res.done) and cyc.cycles == res.cycles

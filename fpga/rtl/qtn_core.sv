@@ -6,14 +6,22 @@
 // Descriptors (32 x 32-bit words, layout in fpga/rtl/README.md and
 // qtn/fpga/descriptors.py) run in order:
 //   PERMUTE: strided copy src -> dst (dst written linearly, src address
-//     base + sum idx[d]*stride[d]); while copying it keeps the max exponent of every
+//     base + sum idx[d]*stride[d]), PL elements (one chunk of consecutive dst words)
+//     per cycle when their source words lie in distinct banks: card memory is PL banks,
+//     word-interleaved (bank = addr mod PL), one read per bank per cycle for the
+//     permute. A chunk whose source words share banks takes as many cycles as the most
+//     loaded bank (lane L is read in the sub-cycle equal to the number of earlier lanes
+//     in its bank); its PL consecutive dst words always hit PL distinct banks and are
+//     written in one cycle. While copying it keeps the max exponent of every
 //     `group` consecutive dst elements and writes it to xmem[dst_xbase + g]. This lays
 //     an operand out as rows of k (A as (batch, m, k), B as (batch, n, k)) with one
 //     shared exponent per row.
 //   GEMM: C[b, i, j] = sum_kk A[b, i, kk] B[b, j, kk]; mantissas are shifted to the
 //     row's shared exponent (round half up), multiplied exactly, accumulated in AW bits,
 //     and normalized back to an MW-bit word with exponent XA[i] + XB[j] + shift.
-// `wait` in a descriptor holds it until everything issued before it has been written.
+// `wait` in a descriptor holds it until everything issued before it has been written;
+// without it, a descriptor leaves the queue as soon as its unit (GEMM or PERMUTE) is free,
+// so a permute overlaps a running GEMM.
 // Memory ports have one cycle of read latency; the simulation top (qtn_sim_top) serves
 // them, a board would connect banked on-chip RAM / HBM ports.
 module qtn_core #(
@@ -24,27 +32,29 @@ module qtn_core #(
     parameter integer EW = 16,
     parameter integer MAXD = 12,
     parameter integer QDEPTH = 4,
-    parameter integer MQ = 16          // tiles in flight between issue and drain
+    parameter integer MQ = 16,         // tiles in flight between issue and drain
+    parameter integer PL = 2           // permute lanes = card-memory banks
 ) (
     input  wire clk,
     input  wire rst,
     input  wire desc_valid,
     output wire desc_ready,
     input  wire [32*(8+2*MAXD)-1:0] desc_data,
-    // memory read ports: 0..PE_M-1 A rows, PE_M..PE_M+PE_N-1 B columns, last: permute
-    output reg  [PE_M+PE_N:0]       rd_en,
-    output reg  [32*(PE_M+PE_N+1)-1:0] rd_addr,
-    input  wire [64*(PE_M+PE_N+1)-1:0] rd_data,
+    // memory read ports: 0..PE_M-1 A rows, PE_M..PE_M+PE_N-1 B columns, then PL permute lanes
+    output reg  [PE_M+PE_N+PL-1:0]  rd_en,
+    output reg  [32*(PE_M+PE_N+PL)-1:0] rd_addr,
+    input  wire [64*(PE_M+PE_N+PL)-1:0] rd_data,
     output reg  [PE_M+PE_N-1:0]     xrd_en,
     output reg  [32*(PE_M+PE_N)-1:0] xrd_addr,
     input  wire [EW*(PE_M+PE_N)-1:0] xrd_data,
-    // memory write ports: 0..PE_M-1 drain rows, PE_M: permute
-    output reg  [PE_M:0]            wr_en,
-    output reg  [32*(PE_M+1)-1:0]   wr_addr,
-    output reg  [64*(PE_M+1)-1:0]   wr_data,
-    output reg                      xwr_en,
-    output reg  [31:0]              xwr_addr,
-    output reg  [EW-1:0]            xwr_data,
+    // memory write ports: 0..PE_M-1 drain rows, then PL permute lanes (consecutive words)
+    output reg  [PE_M+PL-1:0]       wr_en,
+    output reg  [32*(PE_M+PL)-1:0]  wr_addr,
+    output reg  [64*(PE_M+PL)-1:0]  wr_data,
+    // row-exponent writes: PL ports, consecutive addresses (PL-banked exponent memory)
+    output reg  [PL-1:0]            xwr_en,
+    output reg  [32*PL-1:0]         xwr_addr,
+    output reg  [EW*PL-1:0]         xwr_data,
     // events
     output reg                      ev_start,
     output reg  [23:0]              ev_start_tag,
@@ -55,7 +65,8 @@ module qtn_core #(
     output wire                     idle
 );
     localparam integer DW = 8 + 2 * MAXD;
-    localparam integer NR = PE_M + PE_N + 1;
+    localparam integer NR = PE_M + PE_N + PL;
+    localparam integer PR = PE_M + PE_N;   // first permute read port
     localparam signed [EW-1:0] EMIN = -(1 <<< (EW - 1));
     localparam signed [EW-1:0] EMAX = (1 <<< (EW - 1)) - 1;
     localparam signed [AW:0] MAXM = (1 <<< (MW - 1)) - 1;
@@ -123,47 +134,92 @@ module qtn_core #(
     end endgenerate
 
     // ---------------------------------------------------------------- unit state
-    reg        busy;          // a descriptor is issuing
-    reg        is_gemm;
-    reg [23:0] cur_tag;
+    // The GEMM unit and the PERMUTE unit issue independently: a permute without `wait`
+    // leaves the queue while a GEMM is still issuing (and the reverse), so the next
+    // operand's permute overlaps the running GEMM. Issue stays in queue order.
+    reg        g_busy, p_busy;
+    reg [23:0] g_tag, p_tag;
     // GEMM issue
     reg [31:0] g_batch, g_m, g_k, g_n, g_abase, g_axbase, g_bbase, g_bxbase, g_cbase;
     reg [31:0] g_b, g_ti, g_tj, g_t, g_period, g_mt, g_nt;
     // PERMUTE issue
-    reg [31:0] p_src, p_dst, p_xbase, p_group, p_total, p_lin;
+    reg [31:0] p_src, p_dst, p_xbase, p_group, p_total, p_lin, p_sub;
     reg [31:0] p_size [0:MAXD-1];
     reg [31:0] p_stride [0:MAXD-1];
-    reg [31:0] p_idx [0:MAXD-1];
+    reg [31:0] p_idx [0:MAXD-1];      // source index of the chunk's first element
+    reg [31:0] p_caddr;                // its source address
 
     // pipeline valid flags used for `wait` and idle
     reg s1_v, s2_v, w_v, p1_v, pw_v;
     reg [$clog2(MQ+1)-1:0] mq_count;
     wire drained = !s1_v && !s2_v && !w_v && !p1_v && !pw_v && (mq_count == 0);
-    assign idle = drained && !busy && (q_count == 0);
+    wire all_done = drained && !g_busy && !p_busy;
+    assign idle = all_done && (q_count == 0);
 
-    wire q_pop = !busy && (q_count != 0) && (!hw[0][4] || drained);
+    wire head_gemm = (hw[0][3:0] == 4'd1);
+    wire q_pop = (q_count != 0) && (head_gemm ? !g_busy : !p_busy) && (!hw[0][4] || all_done);
     wire q_push = desc_valid && desc_ready;
 
     // ---------------------------------------------------------------- GEMM stage 0 (issue)
-    wire        g_beat = busy && is_gemm && (g_t < g_k);
+    wire        g_beat = g_busy && (g_t < g_k);
     wire        g_first = (g_t == 0);
     wire        g_last = (g_t == g_k - 1);
-    wire        g_tile_end = busy && is_gemm && (g_t == g_period - 1);
+    wire        g_tile_end = g_busy && (g_t == g_period - 1);
     wire        g_final = g_tile_end && (g_tj == g_nt - 1) && (g_ti == g_mt - 1) && (g_b == g_batch - 1);
     wire [31:0] row0 = g_ti * PE_M;
     wire [31:0] col0 = g_tj * PE_N;
 
     // ---------------------------------------------------------------- PERMUTE stage 0
-    wire p_beat = busy && !is_gemm;
-    reg [31:0] p_addr;
-    integer d;
+    // One chunk = PL consecutive dst elements; lane L's source index is the chunk's index
+    // advanced L times (last dimension fastest), its bank the source address mod PL.
+    wire p_beat = p_busy;
+    reg [31:0] l_idx [0:PL][0:MAXD-1];
+    reg [31:0] l_addr [0:PL];
+    // address step when digit d increments and every faster digit wraps to 0:
+    // stride[d] - sum_{e>d} (size[e]-1)*stride[e]; lanes then need adders, not multipliers
+    reg [31:0] p_delta [0:MAXD-1];
+    reg [PL-1:0] l_valid, l_sel;
+    reg [31:0] l_rank [0:PL-1];
+    reg [31:0] p_maxrank;
+    integer d, l, j;
     always @* begin
-        p_addr = p_src;
-        for (d = 0; d < MAXD; d = d + 1) p_addr = p_addr + p_idx[d] * p_stride[d];
+        begin : deltas
+            logic [31:0] back;
+            back = 0;
+            for (d = MAXD - 1; d >= 0; d = d - 1) begin
+                p_delta[d] = p_stride[d] - back;
+                back = back + (p_size[d] - 1) * p_stride[d];
+            end
+        end
+        for (d = 0; d < MAXD; d = d + 1) l_idx[0][d] = p_idx[d];
+        l_addr[0] = p_caddr;
+        p_maxrank = 0;
+        for (l = 0; l < PL; l = l + 1) begin
+            logic cy;
+            logic [31:0] step;
+            l_valid[l] = (p_lin + l < p_total);
+            cy = 1'b1;
+            step = 0;
+            for (d = MAXD - 1; d >= 0; d = d - 1) begin
+                if (cy && l_idx[l][d] == p_size[d] - 1) l_idx[l + 1][d] = 0;
+                else if (cy) begin l_idx[l + 1][d] = l_idx[l][d] + 1; step = p_delta[d]; cy = 1'b0; end
+                else l_idx[l + 1][d] = l_idx[l][d];
+            end
+            l_addr[l + 1] = l_addr[l] + step;
+        end
+        for (l = 0; l < PL; l = l + 1) begin
+            l_rank[l] = 0;
+            for (j = 0; j < l; j = j + 1)
+                if (l_valid[j] && (l_addr[j] % PL) == (l_addr[l] % PL)) l_rank[l] = l_rank[l] + 1;
+            if (l_valid[l] && l_rank[l] > p_maxrank) p_maxrank = l_rank[l];
+            l_sel[l] = p_beat && l_valid[l] && (l_rank[l] == p_sub);
+        end
     end
+    wire p_chunk_end = p_beat && (p_sub == p_maxrank);
+    wire p_desc_end = p_chunk_end && (p_lin + PL >= p_total);
 
     // read-port requests (registered: memory answers in the next cycle)
-    integer r, c;
+    integer r, c, lr;
     always @* begin
         rd_en = '0; rd_addr = '0; xrd_en = '0; xrd_addr = '0;
         for (r = 0; r < PE_M; r = r + 1) begin
@@ -182,9 +238,11 @@ module qtn_core #(
                 xrd_addr[32*(PE_M + c) +: 32] = g_bxbase + g_b * g_n + col0 + c;
             end
         end
-        if (p_beat) begin
-            rd_en[NR-1] = 1'b1;
-            rd_addr[32*(NR-1) +: 32] = p_addr;
+        for (lr = 0; lr < PL; lr = lr + 1) begin
+            if (l_sel[lr]) begin
+                rd_en[PR + lr] = 1'b1;
+                rd_addr[32*(PR + lr) +: 32] = l_addr[lr];
+            end
         end
     end
 
@@ -198,11 +256,13 @@ module qtn_core #(
     reg s2_first, s2_last;
     reg [PE_M*MW-1:0] s2_are, s2_aim;
     reg [PE_N*MW-1:0] s2_bre, s2_bim;
-    // permute stage 1
-    reg [31:0] p1_dst, p1_gpos, p1_gidx;
-    reg p1_last, p1_first;
+    // permute stage 1: words of the chunk as they arrive; written when the chunk is complete
+    reg [31:0] p1_dst, p1_gpos, p1_gidx, p1_group, p1_xbase;
+    reg p1_last, p1_first, p1_end;
+    reg [PL-1:0] p1_sel, p1_valid;
     reg [23:0] p1_tag;
     reg signed [EW-1:0] p_run;
+    reg [63:0] p_buf [0:PL-1];
 
     // tile metadata queue (pushed in stage 1 of a tile's first beat, popped by the drain)
     reg [PE_M-1:0] mq_rmask [0:MQ-1];
@@ -231,14 +291,14 @@ module qtn_core #(
     wire        dr_now = drain_start || dr_active;
     wire        dr_done = dr_now && (dcol == PE_N - 1);
 
-    integer i;
+    integer i, lw;
     always @(posedge clk) begin
         ev_start <= 1'b0; ev_gemm_done <= 1'b0; ev_perm_done <= 1'b0;
         if (rst) begin
-            q_count <= 0; q_head <= 0; q_tail <= 0; busy <= 1'b0;
+            q_count <= 0; q_head <= 0; q_tail <= 0; g_busy <= 1'b0; p_busy <= 1'b0;
             s1_v <= 0; s2_v <= 0; w_v <= 0; p1_v <= 0; pw_v <= 0;
             mq_count <= 0; mq_head <= 0; mq_tail <= 0; dr_active <= 0;
-            wr_en <= '0; xwr_en <= 1'b0;
+            wr_en <= '0; xwr_en <= '0;
         end else begin
             // --- queue
             if (q_push) begin
@@ -249,19 +309,24 @@ module qtn_core #(
             // --- dispatch
             if (q_pop) begin
                 q_head <= q_head + 1'b1;
-                busy <= 1'b1;
-                cur_tag <= hw[0][31:8];
                 ev_start <= 1'b1;
                 ev_start_tag <= hw[0][31:8];
-                is_gemm <= (hw[0][3:0] == 4'd1);
+            end
+            if (q_pop && head_gemm) begin
+                g_busy <= 1'b1;
+                g_tag <= hw[0][31:8];
                 g_batch <= hw[1]; g_m <= hw[2]; g_k <= hw[3]; g_n <= hw[4];
                 g_abase <= hw[5]; g_axbase <= hw[6]; g_bbase <= hw[7]; g_bxbase <= hw[8]; g_cbase <= hw[9];
                 g_b <= 0; g_ti <= 0; g_tj <= 0; g_t <= 0;
                 g_mt <= (hw[2] + PE_M - 1) / PE_M;
                 g_nt <= (hw[4] + PE_N - 1) / PE_N;
                 g_period <= (hw[3] > PERIOD_MIN) ? hw[3] : PERIOD_MIN;
+            end
+            if (q_pop && !head_gemm) begin
+                p_busy <= 1'b1;
+                p_tag <= hw[0][31:8];
                 p_src <= hw[1]; p_dst <= hw[2]; p_xbase <= hw[3]; p_group <= hw[4]; p_total <= hw[6];
-                p_lin <= 0;
+                p_lin <= 0; p_sub <= 0; p_caddr <= hw[1];
                 for (i = 0; i < MAXD; i = i + 1) begin
                     p_size[i] <= (i < hw[5]) ? hw[8 + i] : 32'd1;
                     p_stride[i] <= (i < hw[5]) ? hw[8 + MAXD + i] : 32'd0;
@@ -269,10 +334,10 @@ module qtn_core #(
                 end
             end
             // --- GEMM issue counters
-            if (busy && is_gemm) begin
+            if (g_busy) begin
                 if (g_tile_end) begin
                     g_t <= 0;
-                    if (g_final) busy <= 1'b0;
+                    if (g_final) g_busy <= 1'b0;
                     if (g_tj == g_nt - 1) begin
                         g_tj <= 0;
                         if (g_ti == g_mt - 1) begin
@@ -282,27 +347,22 @@ module qtn_core #(
                     end else g_tj <= g_tj + 1;
                 end else g_t <= g_t + 1;
             end
-            // --- PERMUTE issue counters (last dimension fastest)
+            // --- PERMUTE issue counters: next sub-cycle, or the next chunk
             if (p_beat) begin
-                p_lin <= p_lin + 1;
-                if (p_lin == p_total - 1) busy <= 1'b0;
-                begin : carry
-                    logic cy;
-                    cy = 1'b1;
-                    for (i = MAXD - 1; i >= 0; i = i - 1) begin
-                        if (cy) begin
-                            if (p_idx[i] == p_size[i] - 1) p_idx[i] <= 0;
-                            else begin p_idx[i] <= p_idx[i] + 1; cy = 1'b0; end
-                        end
-                    end
-                end
+                if (p_chunk_end) begin
+                    p_sub <= 0;
+                    p_lin <= p_lin + PL;
+                    for (i = 0; i < MAXD; i = i + 1) p_idx[i] <= l_idx[PL][i];
+                    p_caddr <= l_addr[PL];
+                    if (p_desc_end) p_busy <= 1'b0;
+                end else p_sub <= p_sub + 1;
             end
             // --- GEMM stage 1
             s1_v <= g_beat;
             s1_first <= g_first;
             s1_last <= g_last;
             s1_tile_last <= (g_tj == g_nt - 1) && (g_ti == g_mt - 1) && (g_b == g_batch - 1);
-            s1_tag <= cur_tag;
+            s1_tag <= g_tag;
             s1_n <= g_n;
             s1_cbase <= g_cbase + ((g_b * g_m) + row0) * g_n + col0;
             for (r = 0; r < PE_M; r = r + 1) s1_rmask[r] <= (row0 + r < g_m);
@@ -368,36 +428,53 @@ module qtn_core #(
             end
             // --- PERMUTE stage 1 -> write stage
             p1_v <= p_beat;
+            p1_sel <= l_sel;
+            p1_valid <= l_valid;
+            p1_end <= p_chunk_end;
             p1_dst <= p_dst + p_lin;
-            p1_last <= p_beat && (p_lin == p_total - 1);
-            p1_tag <= cur_tag;
+            p1_last <= p_desc_end;
             p1_first <= p_beat && (p_lin == 0);
+            p1_tag <= p_tag;
+            p1_group <= p_group;
+            p1_xbase <= p_xbase;
             pw_v <= p1_v;
-            wr_en[PE_M] <= p1_v;
-            xwr_en <= 1'b0;
+            for (lw = 0; lw < PL; lw = lw + 1) wr_en[PE_M + lw] <= 1'b0;
+            xwr_en <= '0;
             if (p1_v) begin
+                logic [63:0] w [0:PL-1];
                 logic signed [EW-1:0] e, run;
                 logic [31:0] gpos, gidx;
-                gpos = p1_first ? 32'd0 : p1_gpos;
-                gidx = p1_first ? 32'd0 : p1_gidx;
-                e = rd_data[64*(NR-1) + 2*MW +: EW];
-                run = (gpos == 0 || e > p_run) ? e : p_run;
-                p_run <= run;
-                wr_addr[32*PE_M +: 32] <= p1_dst;
-                wr_data[64*PE_M +: 64] <= rd_data[64*(NR-1) +: 64];
-                if (gpos == p_group - 1) begin
-                    xwr_en <= 1'b1;
-                    xwr_addr <= p_xbase + gidx;
-                    xwr_data <= run;
-                    p1_gpos <= 0;
-                    p1_gidx <= gidx + 1;
-                end else begin
-                    p1_gpos <= gpos + 1;
-                    p1_gidx <= gidx;
+                for (lw = 0; lw < PL; lw = lw + 1) begin
+                    w[lw] = p1_sel[lw] ? rd_data[64*(PR + lw) +: 64] : p_buf[lw];
+                    p_buf[lw] <= w[lw];
                 end
-                if (p1_last) begin
-                    ev_perm_done <= 1'b1;
-                    ev_perm_tag <= p1_tag;
+                if (p1_end) begin
+                    gpos = p1_first ? 32'd0 : p1_gpos;
+                    gidx = p1_first ? 32'd0 : p1_gidx;
+                    run = p_run;
+                    for (lw = 0; lw < PL; lw = lw + 1) begin
+                        if (p1_valid[lw]) begin
+                            wr_en[PE_M + lw] <= 1'b1;
+                            wr_addr[32*(PE_M + lw) +: 32] <= p1_dst + lw;
+                            wr_data[64*(PE_M + lw) +: 64] <= w[lw];
+                            e = w[lw][2*MW +: EW];
+                            run = (gpos == 0 || e > run) ? e : run;
+                            if (gpos == p1_group - 1) begin
+                                xwr_en[lw] <= 1'b1;
+                                xwr_addr[32*lw +: 32] <= p1_xbase + gidx;
+                                xwr_data[EW*lw +: EW] <= run;
+                                gpos = 0;
+                                gidx = gidx + 1;
+                            end else gpos = gpos + 1;
+                        end
+                    end
+                    p_run <= run;
+                    p1_gpos <= gpos;
+                    p1_gidx <= gidx;
+                    if (p1_last) begin
+                        ev_perm_done <= 1'b1;
+                        ev_perm_tag <= p1_tag;
+                    end
                 end
             end
         end

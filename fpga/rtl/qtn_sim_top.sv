@@ -1,13 +1,15 @@
 // qtn_sim_top: qtn_core with its memory ports served by the Verilator harness
 // (harness.cpp) through DPI-C: the card memory and the row-exponent memory live in C++
-// arrays that Python reads and writes directly. Simulation only.
+// arrays that Python reads and writes directly. Simulation only: every port is served
+// each cycle; the core itself keeps the permute's reads to one per bank (PL banks).
 module qtn_sim_top #(
     parameter integer PE_M = 2,
     parameter integer PE_N = 2,
     parameter integer MW = 18,
     parameter integer AW = 54,
     parameter integer EW = 16,
-    parameter integer MAXD = 12
+    parameter integer MAXD = 12,
+    parameter integer PL = 2
 ) (
     input  wire clk,
     input  wire rst,
@@ -27,9 +29,9 @@ module qtn_sim_top #(
     import "DPI-C" function int qtn_xmem_read(input int addr);
     import "DPI-C" function void qtn_xmem_write(input int addr, input int data);
 
-    localparam integer NR = PE_M + PE_N + 1;
+    localparam integer NR = PE_M + PE_N + PL;
     localparam integer NX = PE_M + PE_N;
-    localparam integer NW = PE_M + 1;
+    localparam integer NW = PE_M + PL;
     wire [NR-1:0] rd_en;
     wire [32*NR-1:0] rd_addr;
     reg  [64*NR-1:0] rd_data;
@@ -39,11 +41,11 @@ module qtn_sim_top #(
     wire [NW-1:0] wr_en;
     wire [32*NW-1:0] wr_addr;
     wire [64*NW-1:0] wr_data;
-    wire xwr_en;
-    wire [31:0] xwr_addr;
-    wire [EW-1:0] xwr_data;
+    wire [PL-1:0] xwr_en;
+    wire [32*PL-1:0] xwr_addr;
+    wire [EW*PL-1:0] xwr_data;
 
-    qtn_core #(.PE_M(PE_M), .PE_N(PE_N), .MW(MW), .AW(AW), .EW(EW), .MAXD(MAXD)) core (
+    qtn_core #(.PE_M(PE_M), .PE_N(PE_N), .MW(MW), .AW(AW), .EW(EW), .MAXD(MAXD), .PL(PL)) core (
         .clk(clk), .rst(rst), .desc_valid(desc_valid), .desc_ready(desc_ready), .desc_data(desc_data),
         .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(rd_data),
         .xrd_en(xrd_en), .xrd_addr(xrd_addr), .xrd_data(xrd_data),
@@ -62,6 +64,7 @@ module qtn_sim_top #(
             if (xrd_en[i]) xrd_data[EW*i +: EW] <= EW'(qtn_xmem_read(xrd_addr[32*i +: 32]));
         for (i = 0; i < NW; i = i + 1)
             if (wr_en[i]) qtn_mem_write(wr_addr[32*i +: 32], wr_data[64*i +: 64]);
-        if (xwr_en) qtn_xmem_write(xwr_addr, 32'(signed'(xwr_data)));
+        for (i = 0; i < PL; i = i + 1)
+            if (xwr_en[i]) qtn_xmem_write(xwr_addr[32*i +: 32], 32'(signed'(xwr_data[EW*i +: EW])));
     end
 endmodule

@@ -184,10 +184,16 @@ class RTLBackend(Backend):
         # under A's exponents, which the GEMM still reads
         if self._xnext + batch * (m + n) > self._xmem_words:
             self.flush()
-        # A as (batch, m, k) rows; B as (batch, n, k) rows: its view's axes regrouped
-        a_tmp, a_x = self._permute_rows(va.base, list(va.perm), batch * m * k, k)
+        # A as (batch, m, k) rows; B as (batch, n, k) rows: its view's axes regrouped.
+        # An operand that needs no `wait` is queued first, so that its permute overlaps
+        # the GEMM still running (the other one waits for that GEMM's result)
         b_order = self._transposed_order(vb, batch, k, n)
-        b_tmp, b_x = self._permute_rows(vb.base, b_order, batch * k * n, k)
+        if self._needs_wait(va.base) and not self._needs_wait(vb.base):
+            b_tmp, b_x = self._permute_rows(vb.base, b_order, batch * k * n, k)
+            a_tmp, a_x = self._permute_rows(va.base, list(va.perm), batch * m * k, k)
+        else:
+            a_tmp, a_x = self._permute_rows(va.base, list(va.perm), batch * m * k, k)
+            b_tmp, b_x = self._permute_rows(vb.base, b_order, batch * k * n, k)
         out = RtlTensor(self, (batch, m, n), dtype)
         tag = len(self._pending)
         self._pending.append(GemmDesc(tag, True, batch, m, k, n, a_tmp.addr, a_x, b_tmp.addr, b_x, out.addr))
@@ -210,7 +216,7 @@ class RTLBackend(Backend):
             "utilization": c.macs / (c.cycles * pes) if c.cycles else 0.0,
             "bytes_to_device": c.bytes_to_device, "bytes_to_host": c.bytes_to_host,
             "card_bytes_read": c.card_bytes_read, "card_bytes_written": c.card_bytes_written,
-            "runs": c.runs, "pe_m": self.config.pe_m, "pe_n": self.config.pe_n,
+            "runs": c.runs, "pe_m": self.config.pe_m, "pe_n": self.config.pe_n, "perm_lanes": self.config.lanes,
             "mantissa_bits": self.fmt.mantissa_bits,
         }
 
@@ -266,7 +272,7 @@ class RTLBackend(Backend):
         sizes, strides = copy_dims(src.shape, order)
         tmp = RtlTensor(self, (total,), src.dtype)
         x = self._xalloc(total // group)
-        wait = any(src.addr < a + n and a < src.addr + src.size for a, n in self._dirty)
+        wait = self._needs_wait(src)
         if wait:
             self._dirty = []
         descs = permute_descs(len(self._pending), wait, src.addr, tmp.addr, x, group, sizes, strides)
@@ -274,6 +280,10 @@ class RTLBackend(Backend):
         self._dirty.append((tmp.addr, tmp.size))
         self._keep += [src, tmp]
         return tmp, x
+
+    def _needs_wait(self, src: RtlTensor) -> bool:
+        """Whether reading ``src`` must wait for writes queued since the last wait."""
+        return any(src.addr < a + n and a < src.addr + src.size for a, n in self._dirty)
 
     def _materialize(self, a: "RtlTensor | RtlView") -> RtlTensor:
         if isinstance(a, RtlTensor):

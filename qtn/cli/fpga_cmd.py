@@ -43,7 +43,7 @@ def cmd_fpga(args: argparse.Namespace) -> int:
     rel = pc.relative_error
     lines = [
         f"{args.circuit}: {len(circuit.all_qubits())} qubits, {pc.gemms} GEMMs on the {doc['array']} RTL array "
-        f"of {args.board} ({pc.array.fmt.mantissa_bits}-bit block floating point)",
+        f"of {args.board} ({pc.array.fmt.mantissa_bits}-bit block floating point, {pc.array.lanes}-lane permute)",
         f"  simulated cycles   {pc.simulated_cycles} ({pc.simulated_scope}; Verilator)",
         f"  modelled cycles    {pc.modelled_cycles} (whole plan); model vs simulation "
         f"{'n/a' if rel is None else f'{100 * rel:+.2f} %'}, worst GEMM "

@@ -228,33 +228,60 @@ class RtlCycles:
         return self.useful_macs / self.pe_cycles if self.pe_cycles else 0.0
 
 
-def rtl_cycles(descs: Iterable[Any], pe_m: int, pe_n: int) -> RtlCycles:
+def permute_issue_cycles(d: Any, lanes: int) -> int:
+    """Issue cycles of one PERMUTE on ``lanes`` lanes over ``lanes`` word-interleaved
+    banks: the dst words go in chunks of ``lanes``; a chunk takes as many cycles as the
+    most loaded bank among its source words (one read per bank per cycle)."""
+    if lanes == 1:
+        return d.total
+    addr = np.zeros((), dtype=np.int64)
+    for size, stride in zip(d.sizes, d.strides):
+        addr = addr[..., None] + np.arange(size, dtype=np.int64) * stride
+    bank = (addr.ravel() + d.src) % lanes
+    chunks = -(-d.total // lanes)
+    counts = np.bincount(np.arange(d.total) // lanes * lanes + bank, minlength=chunks * lanes)
+    return int(counts.reshape(chunks, lanes).max(axis=1).sum())
+
+
+def rtl_cycles(descs: Iterable[Any], pe_m: int, pe_n: int, lanes: int | None = None) -> RtlCycles:
     """Model the cycles of a descriptor stream (``qtn.fpga.descriptors``) on the RTL array.
 
     Every cost the RTL has is priced: a GEMM issues ``batch * ceil(m/pe_m) * ceil(n/pe_n)``
     tiles (padding of partial tiles), each ``max(k, pe_m, pe_n)`` cycles (one k-beat per
     cycle; a tile shorter than the array stalls so that its drain, one column per cycle,
     overlaps the next tile's fill); fill and drain of the last tile
-    (:func:`rtl_gemm_latency`); a permute copies one element per cycle; every descriptor
-    costs a dispatch cycle, and a ``wait`` holds it until all earlier writes are done.
+    (:func:`rtl_gemm_latency`); a permute moves ``lanes`` elements per cycle less its
+    bank conflicts (:func:`permute_issue_cycles`); every descriptor costs a dispatch
+    cycle on its unit, a permute without ``wait`` runs while the GEMM unit is busy (and
+    the reverse), and a ``wait`` holds a descriptor until all earlier writes are done.
 
     Args:
         descs: GEMM and PERMUTE descriptors, in queue order.
         pe_m, pe_n: the PE grid.
+        lanes: permute lanes = card-memory banks (default ``pe_n``, as
+            :class:`qtn.fpga.rtl_sim.ArrayConfig`).
 
     Returns:
         The :class:`RtlCycles`.
     """
     from .descriptors import GemmDesc
 
-    free = RTL_FIRST_DISPATCH
+    lanes = lanes or pe_n
+    # the GEMM unit and the PERMUTE unit issue independently, one dispatch per cycle in
+    # queue order; a `wait` holds a descriptor until every earlier write is done
+    free = {"gemm": RTL_FIRST_DISPATCH, "permute": RTL_FIRST_DISPATCH}
+    prev_start = RTL_FIRST_DISPATCH - 1
     last_write = 0
     done: list[int] = []
     gemm_cycles: list[int] = []
     prev_gemm = 0
     macs = 0
     for d in descs:
-        start = max(free, last_write + RTL_WAIT_CYCLES) if d.wait else free
+        unit = "gemm" if isinstance(d, GemmDesc) else "permute"
+        start = max(free[unit], prev_start + 1)
+        if d.wait:
+            start = max(start, last_write + RTL_WAIT_CYCLES)
+        prev_start = start
         if isinstance(d, GemmDesc):
             tiles = d.batch * -(-d.m // pe_m) * -(-d.n // pe_n)
             issue = tiles * max(d.k, pe_m, pe_n)
@@ -264,9 +291,9 @@ def rtl_cycles(descs: Iterable[Any], pe_m: int, pe_n: int) -> RtlCycles:
             prev_gemm = end
             macs += d.batch * d.m * d.k * d.n
         else:
-            issue = d.total
+            issue = permute_issue_cycles(d, lanes)
             end = start + issue + RTL_PERMUTE_LATENCY
-        free = start + issue + RTL_DISPATCH_CYCLES
+        free[unit] = start + issue + RTL_DISPATCH_CYCLES
         last_write = max(last_write, end)
         done.append(end)
     cycles = last_write + 1 if done else 0

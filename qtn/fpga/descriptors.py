@@ -144,3 +144,19 @@ def permute_descs(first_tag: int, wait: bool, src: int, dst: int, dst_xbase: int
         out.append(PermuteDesc(first_tag + j, wait if j == 0 else False, src + offset, dst + j * inner,
                                dst_xbase + j * inner // group, group, tuple(inner_sizes), tuple(inner_strides)))
     return out
+
+
+def card_extent(descs: Sequence[Descriptor]) -> tuple[int, int]:
+    """(card-memory words, row-exponent words) a descriptor list touches: one past the
+    highest address any descriptor reads or writes (permute sources included)."""
+    mem = xmem = 1
+    for d in descs:
+        if isinstance(d, GemmDesc):
+            mem = max(mem, d.a_base + d.batch * d.m * d.k, d.b_base + d.batch * d.n * d.k,
+                      d.c_base + d.batch * d.m * d.n)
+            xmem = max(xmem, d.a_xbase + d.batch * d.m, d.b_xbase + d.batch * d.n)
+        else:
+            last_src = d.src + sum((s - 1) * st for s, st in zip(d.sizes, d.strides))
+            mem = max(mem, last_src + 1, d.dst + d.total)
+            xmem = max(xmem, d.dst_xbase + d.total // d.group)
+    return mem, xmem

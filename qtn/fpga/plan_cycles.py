@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import board_time, boards, synth
-from .descriptors import GemmDesc
+from .descriptors import GemmDesc, card_extent
 from .rtl_array import array_for_board
 from .rtl_sim import ArrayConfig, VerilatedCard
 
@@ -54,7 +54,7 @@ class PlanCycles:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "board": self.board, "array": f"{self.array.pe_m}x{self.array.pe_n}",
+            "board": self.board, "array": f"{self.array.pe_m}x{self.array.pe_n}", "perm_lanes": self.array.lanes,
             "mantissa_bits": self.array.fmt.mantissa_bits, "gemms": self.gemms,
             "simulated_cycles": self.simulated_cycles, "simulated_scope": self.simulated_scope,
             "modelled_cycles": self.modelled_cycles, "modelled_cycles_of_simulated": self.modelled_of_simulated,
@@ -91,13 +91,14 @@ def plan_cycles(circuit: Any, board: str, config: ArrayConfig | None = None, sam
     config = config or array_for_board(prof)
     runs = _descriptor_runs(circuit, config, **kwargs)
     pm, pn = config.pe_m, config.pe_n
-    models = [board_time.rtl_cycles(descs, pm, pn) for descs in runs]
+    models = [board_time.rtl_cycles(descs, pm, pn, config.lanes) for descs in runs]
     modelled = sum(m.cycles for m in models)
     macs = sum(m.useful_macs for m in models)
     n_gemms = sum(len(m.gemm_cycles) for m in models)
-    mem = max((max((getattr(d, "c_base", 0) + d.batch * d.m * d.n) if isinstance(d, GemmDesc) else d.dst + d.total
-                   for d in descs) for descs in runs if descs), default=1) + 1
-    xmem = 1 << 20
+    # the simulated card holds every word any descriptor reads or writes (sources too)
+    extents = [card_extent(descs) for descs in runs if descs]
+    mem = max((e[0] for e in extents), default=1)
+    xmem = max((e[1] for e in extents), default=1)
     errors: list[float] = []
     if modelled <= max_simulated_cycles:
         card = VerilatedCard(config, mem, xmem)
@@ -124,25 +125,37 @@ def plan_cycles(circuit: Any, board: str, config: ArrayConfig | None = None, sam
         for p in picks:
             seg = [_retag(d, j) for j, d in enumerate(segments[p])]
             res = card.run(seg)
-            mod = board_time.rtl_cycles(seg, pm, pn)
+            mod = board_time.rtl_cycles(seg, pm, pn, config.lanes)
             simulated += res.cycles
             modelled_of_sim += mod.cycles
             errors.append((mod.cycles - res.cycles) / res.cycles)
         scope = f"sample of {len(picks)} of {len(segments)} GEMMs (each with its permutes, Verilated on its own)"
-    last = synth.last_synthesis(board)
-    fmax = (last.get("pnr") or {}).get("fmax_mhz") if last else None
-    resources = None
-    if last:
-        resources = (last.get("pnr") or {}).get("utilization") or last.get("estimate")
-    if fmax:
-        clock, label = fmax, (f"modelled cycles (calibrated against Verilator, error above) at nextpnr Fmax {fmax:.1f} MHz; "
-                                 "not run on a board")
-    else:
-        clock = prof.kernel_clock_hz / 1e6
-        label = (f"cycles modelled (calibrated against Verilator) at the profile's assumed {clock:g} MHz clock - "
-                 "modelled, not measured")
+    fmax, resources, clock, label = synthesized_clock(board, config)
     return PlanCycles(board, config, n_gemms, modelled, simulated, scope, modelled_of_sim, macs, fmax, clock,
                       resources, label, errors)
+
+
+def synthesized_clock(board: str, config: ArrayConfig) -> tuple[float | None, dict[str, Any] | None, float, str]:
+    """(Fmax, resources, clock, label) for ``config`` on ``board``: the last synthesis
+    run's nextpnr Fmax and resources only if it placed and routed this very array size
+    (``PE_M x PE_N``); otherwise the profile's assumed clock, labelled as such."""
+    prof = boards.load_board(board)
+    last = synth.last_synthesis(board) or {}
+    arr = last.get("array") or {}
+    same = isinstance(arr, dict) and (arr.get("PE_M"), arr.get("PE_N")) == (config.pe_m, config.pe_n)
+    if isinstance(arr, str):  # Alveo rows store "MxN"
+        same = arr == f"{config.pe_m}x{config.pe_n}"
+    fmax = (last.get("pnr") or {}).get("fmax_mhz") if same else None
+    resources = ((last.get("pnr") or {}).get("utilization") or last.get("estimate")) if same else None
+    if fmax:
+        return fmax, resources, fmax, (f"modelled cycles (calibrated against Verilator, error above) at nextpnr Fmax "
+                                       f"{fmax:.1f} MHz of this {config.pe_m}x{config.pe_n} array; not run on a board")
+    clock = prof.kernel_clock_hz / 1e6
+    why = "" if same or not last else (f" (the last synthesis was of a {arr.get('PE_M') if isinstance(arr, dict) else arr}"
+                                       f"{'x' + str(arr.get('PE_N')) if isinstance(arr, dict) else ''} array, "
+                                       "not this one)")
+    return None, resources, clock, (f"cycles modelled (calibrated against Verilator) at the profile's assumed {clock:g} "
+                                    f"MHz clock{why} - modelled, not measured")
 
 
 def _retag(d: Any, tag: int) -> Any:

