@@ -226,8 +226,8 @@ void cgemm(const int M, const int N, const int K,
      * same A element: a broadcast, which a CPU loads straight from memory (from an
      * interleaved pair it would take two shuffles, on the port an FMA unit shares).
      * Consecutive columns of B are one plain vector load per plane, not a gather. */
-    __local REAL Are[TILE_M][TILE_K];
-    __local REAL Aim[TILE_M][TILE_K];
+    __local REAL Are[TILE_M][TILE_K] __attribute__((aligned(sizeof(REALV))));
+    __local REAL Aim[TILE_M][TILE_K] __attribute__((aligned(sizeof(REALV))));
     /* VW-wide vectors (aligned, so the k loop reads them with plain vector loads);
      * the staging loop writes their lanes through Bre_s / Bim_s */
     __local REALV Bre[TILE_K][TILE_N / VW];
@@ -267,12 +267,23 @@ UNROLL_ROWS
         /* Stage the tiles; every work-item copies an equal share. */
 #if WG_SIZE == 1
         /* one work-item (CPU, FPGA): rows by columns, the bounds tests hoisted out of
-         * the inner loops, which a CPU compiler then vectorises */
+         * the inner loops. With explicit vectors, VW complex numbers at a time are two
+         * REALV loads split into their even (real) and odd (imaginary) lanes: one
+         * aligned vector store per plane (LLVM does not vectorise the scalar loop). */
         for (int r = 0; r < TILE_M; ++r) {
             const int gr = m0 + r;
             const int cols = gr < M ? min(TILE_K, K - k0) : 0;
             __global const REAL2 *row = A + (long)gr * K + k0;
-            for (int c = 0; c < cols; ++c) {
+            int c = 0;
+#if VW > 1 && TILE_K % VW == 0
+            for (; c + VW <= cols; c += VW) {
+                const REALV lo = PASTE(vload, VW)(0, (__global const REAL *)(row + c));
+                const REALV hi = PASTE(vload, VW)(0, (__global const REAL *)(row + c) + VW);
+                *(__local REALV *)&Are[r][c] = (REALV)(lo.even, hi.even);
+                *(__local REALV *)&Aim[r][c] = (REALV)(lo.odd, hi.odd);
+            }
+#endif
+            for (; c < cols; ++c) {
                 const REAL2 v = row[c];
                 Are[r][c] = v.x;
                 Aim[r][c] = v.y;
@@ -284,7 +295,16 @@ UNROLL_ROWS
             const int gr = k0 + r;
             const int cols = gr < K ? min(TILE_N, N - n0) : 0;
             __global const REAL2 *row = B + (long)gr * N + n0;
-            for (int c = 0; c < cols; ++c) {
+            int c = 0;
+#if VW > 1
+            for (; c + VW <= cols; c += VW) {
+                const REALV lo = PASTE(vload, VW)(0, (__global const REAL *)(row + c));
+                const REALV hi = PASTE(vload, VW)(0, (__global const REAL *)(row + c) + VW);
+                Bre[r][c / VW] = (REALV)(lo.even, hi.even);
+                Bim[r][c / VW] = (REALV)(lo.odd, hi.odd);
+            }
+#endif
+            for (; c < cols; ++c) {
                 const REAL2 v = row[c];
                 Bre_s[r * TILE_N + c] = v.x;
                 Bim_s[r * TILE_N + c] = v.y;
