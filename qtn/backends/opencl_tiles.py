@@ -37,7 +37,7 @@ KERNEL_MACROS: dict[str, "int | None"] = {
 SWITCHES = ("C_LOCAL",)
 VECTOR_WIDTHS = (1, 2, 4, 8, 16)
 #: Bumped when the candidate lists change, so old cached choices are searched again.
-CANDIDATES_VERSION = 3
+CANDIDATES_VERSION = 4
 
 
 def kernel_macros(macros: Mapping[str, Any]) -> dict[str, int]:
@@ -198,12 +198,13 @@ def candidates(kind: str, device: Any, dtype: np.dtype, small: bool = False) -> 
         # 32 vector registers with AVX-512 (vectors of 64 bytes): 6 rows x 2 vectors x
         # (re, im) = 24 accumulators, the B vectors and the A broadcasts; with 16
         # registers take 3 rows. Measured on a 2-core AVX-512 Xeon (PoCL 3.0, complex64,
-        # 1024^3): 192 x 256 tiles with K panels of 128 beat 96 x 128 ones (A and B are
-        # staged once per tile, so bigger tiles stage less per multiply-add).
+        # 1024^3): 192 x 256 tiles beat 96 x 128 ones (A and B are staged once per tile,
+        # so bigger tiles stage less per multiply-add); 384 x 256 tiles (3 row blocks
+        # for 2 cores) and 12 rows x 1 vector (twice the broadcasts per FMA) lost and
+        # are not timed. Each candidate costs a build (~0.5 s) on first use.
         rows = 6 if vw * dtype.itemsize // 2 >= 64 else 3
         # (row blocks per tile, rows per work-item, vectors per work-item, vectors per tile row, TILE_K)
-        shapes = ((32, rows, 2, 16, 128), (32, rows, 2, 16, 256), (64, rows, 2, 16, 128),
-                  (32, rows, 2, 32, 64), (16, rows, 2, 8, 128), (16, 2 * rows, 1, 16, 128))
+        shapes = ((32, rows, 2, 16, 128), (32, rows, 2, 16, 256), (32, rows, 2, 32, 64), (16, rows, 2, 8, 128))
         out = [{"TILE_M": blocks * wpt_m, "TILE_N": per_row * vw, "TILE_K": tk, "WPT_M": wpt_m,
                 "WPT_N": vectors * vw, "VW": vw, "C_LOCAL": 1} | one_item
                for blocks, wpt_m, vectors, per_row, tk in shapes]
