@@ -159,9 +159,10 @@ __kernel void permute(__global const REAL2 *restrict src,
 #define VPT_N (WPT_N / VW) /* vectors per work-item along n in one PE block */
 #define VPT_NI (VPT_N * ACC_INTERLEAVE) /* ... in all interleaved blocks */
 /* VELEM(x, u): lane u of a REALV, through a pointer to its components (OpenCL C has
- * no variable lane index). Not vloadN / vstoreN: PoCL 3.0 compiles those to calls
- * into its library, and a call in the k loop spills every accumulator (all vector
- * registers are caller-saved) on every step. */
+ * no variable lane index). No vloadN / vstoreN near the accumulators: PoCL 3.0
+ * compiles those to calls into its library, and a call in the k loop spills every
+ * accumulator (all vector registers are caller-saved) on every step. The staging
+ * loops may call vloadN (one call per VW elements, no accumulators live). */
 #if VW == 1
 #define REALV REAL
 #define VELEM(x, u) (x)
