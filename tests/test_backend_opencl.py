@@ -28,9 +28,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Small, non-square tiles so that several tiles and every edge case appear at small
 # sizes: one pass per tile (GPU style), and several passes of a smaller work-group
-# with explicit vectors (PoCL style: C accumulated panel by panel).
+# with explicit vectors: C accumulated panel by panel in global memory, or held in
+# local memory (C_LOCAL) by a 2-work-item group and by one work-item (PoCL style).
 SMALL_TILES = {"TILE_M": 16, "TILE_N": 8, "TILE_K": 4, "WPT_M": 2, "WPT_N": 2}
 PASSES_TILES = {"TILE_M": 12, "TILE_N": 16, "TILE_K": 8, "WPT_M": 3, "WPT_N": 8, "VW": 4, "WG_M": 2, "WG_N": 1}
+C_LOCAL_TILES = {**PASSES_TILES, "C_LOCAL": 1}
+ONE_ITEM_TILES = {**PASSES_TILES, "TILE_N": 32, "WG_M": 1, "C_LOCAL": 1}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,8 @@ def device_index(be: opencl.OpenCLBackend) -> int:
     return [d.int_ptr for d in opencl._all_devices(cl)].index(be.device.int_ptr)
 
 
-@pytest.fixture(scope="module", params=[SMALL_TILES, PASSES_TILES], ids=["one-pass", "passes"])
+@pytest.fixture(scope="module", params=[SMALL_TILES, PASSES_TILES, C_LOCAL_TILES, ONE_ITEM_TILES],
+                ids=["one-pass", "passes", "c-local", "one-item-c-local"])
 def small(request, be: opencl.OpenCLBackend, device_index: int) -> opencl.OpenCLBackend:
     return opencl.OpenCLBackend(str(device_index), tiles=request.param)
 

@@ -251,6 +251,29 @@ def test_modelled_time_counts_padding_and_tile_passes():
     assert modelled_time([g], 1, 0, 0, "u280").offchip_s == pytest.approx(moved / 460e9)
 
 
+@pytest.mark.parametrize("name", ["arria10_gx1150", "stratix10_gx2800"])
+def test_modelled_time_prices_the_opencl_kernel_on_intel_boards(name):
+    """The Intel boards run cgemm.cl with C_LOCAL 0: C is read and written per K panel,
+    and each tile pass stages its A and B tiles before its multiply-adds."""
+    board = load_board(name)
+    t = gemm_tiles(board, np.complex64)
+    assert t.opencl_macros()["C_LOCAL"] == 0
+    g = GemmSpec(1, t.tile_m, 4 * t.tile_k, t.tile_n)  # one output tile, four K panels
+    r = modelled_time([g], 1, 0, 0, board)
+    # A and B once; C written by the first panel, read and written by the three others
+    moved = 8 * (g.m * g.k + g.k * g.n + 7 * g.m * g.n)
+    assert r.offchip_s == pytest.approx(moved / board.off_chip.bandwidth_bytes_per_s)
+    pe_cycles = (t.tile_m // t.pe_m) * (t.tile_n // (t.pe_n * t.interleave)) * t.interleave * g.k
+    staging = 4 * (t.tile_m + t.tile_n) * t.tile_k  # one element a cycle, per tile pass
+    cycles = pe_cycles + staging + 4 * boards.PASS_OVERHEAD_CYCLES
+    assert r.tile_passes == 4
+    assert r.compute_s == pytest.approx(cycles / board.kernel_clock_hz)
+    # the HLS kernel (an Alveo card, same tiles) keeps C on chip: C written once
+    hls = modelled_time([g], 1, 0, 0, dataclasses.replace(board, vendor="xilinx"))
+    assert hls.offchip_s == pytest.approx(8 * (g.m * g.k + g.k * g.n + g.m * g.n) / board.off_chip.bandwidth_bytes_per_s)
+    assert hls.compute_s == pytest.approx((pe_cycles + 4 * boards.PASS_OVERHEAD_CYCLES) / board.kernel_clock_hz)
+
+
 def test_modelled_time_rejects_bad_input():
     with pytest.raises(ValueError, match="n_slices"):
         modelled_time([GemmSpec(1, 2, 2, 2)], -1, 0, 0, "u280")

@@ -20,6 +20,10 @@
  *                   updated every ACC_INTERLEAVE cycles, longer than the fp adder's
  *                   latency, so the loop runs at II=1. A work-item owns
  *                   WPT_M x (WPT_N * ACC_INTERLEAVE) outputs per pass.
+ *   C_LOCAL         0 or 1 (default 0). With several passes per tile (see cgemm), 1 keeps
+ *                   the TILE_M x TILE_N output tile in local memory across the K panels
+ *                   and writes C once at the end; 0 adds each panel into C in global
+ *                   memory (C read and written once per K panel).
  *   MAX_DIMS        most dims of a permutation (default 32)
  *   PERMUTE_ROWS    output rows one permute work-item copies (default 16)
  * The GEMM work-group is (WG_N, WG_M, 1); dimension 0 runs along n so that
@@ -133,6 +137,12 @@ __kernel void permute(__global const REAL2 *restrict src,
 #if WG_M <= 0 || WG_N <= 0 || TILE_M % (WG_M * WPT_M) != 0 || TILE_N % (WG_N * WPT_NI) != 0
 #error "TILE_M must be a multiple of WG_M * WPT_M and TILE_N a multiple of WG_N * WPT_N * ACC_INTERLEAVE"
 #endif
+#ifndef C_LOCAL
+#define C_LOCAL 0
+#endif
+#if C_LOCAL != 0 && C_LOCAL != 1
+#error "C_LOCAL must be 0 or 1"
+#endif
 #define PASS_M (TILE_M / (WG_M * WPT_M))
 #define PASS_N (TILE_N / (WG_N * WPT_NI))
 #define WG_SIZE (WG_M * WG_N)
@@ -148,14 +158,17 @@ __kernel void permute(__global const REAL2 *restrict src,
 #endif
 #define VPT_N (WPT_N / VW) /* vectors per work-item along n in one PE block */
 #define VPT_NI (VPT_N * ACC_INTERLEAVE) /* ... in all interleaved blocks */
+/* VELEM(x, u): lane u of a REALV, through a pointer to its components (OpenCL C has
+ * no variable lane index). No vloadN / vstoreN near the accumulators: PoCL 3.0
+ * compiles those to calls into its library, and a call in the k loop spills every
+ * accumulator (all vector registers are caller-saved) on every step. The staging
+ * loops may call vloadN (one call per VW elements, no accumulators live). */
 #if VW == 1
 #define REALV REAL
-#define VLOAD(p) (*(p))
-#define VSTORE(x, p) (*(p) = (x))
+#define VELEM(x, u) (x)
 #else
 #define REALV PASTE(REAL, VW)
-#define VLOAD(p) PASTE(vload, VW)(0, p)
-#define VSTORE(x, p) PASTE(vstore, VW)(x, 0, p)
+#define VELEM(x, u) (((REAL *)&(x))[u])
 #endif
 
 /* The WPT_M x WPT_N block is the FPGA's PE array: Intel's compiler (INTELFPGA_CL)
@@ -180,13 +193,11 @@ UNROLL_ROWS
 #pragma unroll
         for (int vv = 0; vv < VPT_N; ++vv) {
             const int v = jj * VPT_N + vv;
-            REAL re[VW], im[VW];
-            VSTORE(acc_re[wm][v], re);
-            VSTORE(acc_im[wm][v], im);
+#pragma unroll
             for (int u = 0; u < VW; ++u) {
                 const int gc = c0 + v * WG_N * VW + u;
                 if (gr < M && gc < N)
-                    C[(long)gr * N + gc] = (REAL2)(re[u], im[u]);
+                    C[(long)gr * N + gc] = (REAL2)(VELEM(acc_re[wm][v], u), VELEM(acc_im[wm][v], u));
             }
         }
     }
@@ -200,9 +211,11 @@ UNROLL_ROWS
  * copies exist.
  *
  * With one pass (PASS_M == PASS_N == 1) the accumulators stay in registers for the
- * whole K loop. With several, a work-item cannot hold them all, so it adds each
- * TILE_K panel's contribution into C (read once per panel, like BLAS micro-kernels):
- * cheap on a CPU, where a work-group of one work-item needs no barrier at all. */
+ * whole K loop. With several, a work-item cannot hold them all, so each pass adds its
+ * TILE_K panel's contribution to what the output tile holds so far: in local memory
+ * with C_LOCAL (aligned vector loads and stores; C is written once at the end), else
+ * in C itself (read and written once per panel). A work-group of one work-item (a
+ * CPU's micro-kernel, an FPGA's pipeline) needs no barrier at all. */
 __kernel __attribute__((reqd_work_group_size(WG_N, WG_M, 1)))
 void cgemm(const int M, const int N, const int K,
            const int group_m0, const long batch0,
@@ -210,12 +223,23 @@ void cgemm(const int M, const int N, const int K,
            __global const REAL2 *restrict B, const long b_batch,
            __global REAL2 *restrict C)
 {
-    /* A is kept interleaved: all lanes of a row read the same element (a broadcast).
-     * B is split into real and imaginary planes, so that consecutive columns are one
-     * plain vector load per plane instead of a strided gather. */
-    __local REAL2 As[TILE_M][TILE_K];
-    __local REAL Bre[TILE_K][TILE_N];
-    __local REAL Bim[TILE_K][TILE_N];
+    /* A and B are split into real and imaginary planes. All lanes of a row read the
+     * same A element: a broadcast, which a CPU loads straight from memory (from an
+     * interleaved pair it would take two shuffles, on the port an FMA unit shares).
+     * Consecutive columns of B are one plain vector load per plane, not a gather. */
+    __local REAL Are[TILE_M][TILE_K] __attribute__((aligned(sizeof(REALV))));
+    __local REAL Aim[TILE_M][TILE_K] __attribute__((aligned(sizeof(REALV))));
+    /* VW-wide vectors (aligned, so the k loop reads them with plain vector loads);
+     * the staging loop writes their lanes through Bre_s / Bim_s */
+    __local REALV Bre[TILE_K][TILE_N / VW];
+    __local REALV Bim[TILE_K][TILE_N / VW];
+    __local REAL *const Bre_s = (__local REAL *)Bre;
+    __local REAL *const Bim_s = (__local REAL *)Bim;
+#if C_LOCAL && PASS_M * PASS_N > 1
+    /* the output tile, held across the K panels (same vector layout as B's planes) */
+    __local REALV Cre[TILE_M][TILE_N / VW];
+    __local REALV Cim[TILE_M][TILE_N / VW];
+#endif
 
     const int tn = get_local_id(0);
     const int tm = get_local_id(1);
@@ -242,18 +266,69 @@ UNROLL_ROWS
 
     for (int k0 = 0; k0 < K; k0 += TILE_K) {
         /* Stage the tiles; every work-item copies an equal share. */
+#if WG_SIZE == 1
+        /* one work-item (CPU, FPGA): rows by columns, the bounds tests hoisted out of
+         * the inner loops. With explicit vectors, VW complex numbers at a time are two
+         * REALV loads split into their even (real) and odd (imaginary) lanes: one
+         * aligned vector store per plane (LLVM does not vectorise the scalar loop). */
+        for (int r = 0; r < TILE_M; ++r) {
+            const int gr = m0 + r;
+            const int cols = gr < M ? min(TILE_K, K - k0) : 0;
+            __global const REAL2 *row = A + (long)gr * K + k0;
+            int c = 0;
+#if VW > 1 && TILE_K % VW == 0
+            for (; c + VW <= cols; c += VW) {
+                const REALV lo = PASTE(vload, VW)(0, (__global const REAL *)(row + c));
+                const REALV hi = PASTE(vload, VW)(0, (__global const REAL *)(row + c) + VW);
+                *(__local REALV *)&Are[r][c] = (REALV)(lo.even, hi.even);
+                *(__local REALV *)&Aim[r][c] = (REALV)(lo.odd, hi.odd);
+            }
+#endif
+            for (; c < cols; ++c) {
+                const REAL2 v = row[c];
+                Are[r][c] = v.x;
+                Aim[r][c] = v.y;
+            }
+            for (int c = cols; c < TILE_K; ++c)
+                Are[r][c] = Aim[r][c] = 0;
+        }
+        for (int r = 0; r < TILE_K; ++r) {
+            const int gr = k0 + r;
+            const int cols = gr < K ? min(TILE_N, N - n0) : 0;
+            __global const REAL2 *row = B + (long)gr * N + n0;
+            int c = 0;
+#if VW > 1
+            for (; c + VW <= cols; c += VW) {
+                const REALV lo = PASTE(vload, VW)(0, (__global const REAL *)(row + c));
+                const REALV hi = PASTE(vload, VW)(0, (__global const REAL *)(row + c) + VW);
+                Bre[r][c / VW] = (REALV)(lo.even, hi.even);
+                Bim[r][c / VW] = (REALV)(lo.odd, hi.odd);
+            }
+#endif
+            for (; c < cols; ++c) {
+                const REAL2 v = row[c];
+                Bre_s[r * TILE_N + c] = v.x;
+                Bim_s[r * TILE_N + c] = v.y;
+            }
+            for (int c = cols; c < TILE_N; ++c)
+                Bre_s[r * TILE_N + c] = Bim_s[r * TILE_N + c] = 0;
+        }
+#else
         for (int i = tid; i < TILE_M * TILE_K; i += WG_SIZE) {
             const int r = i / TILE_K, c = i % TILE_K;
             const int gr = m0 + r, gc = k0 + c;
-            As[r][c] = (gr < M && gc < K) ? A[(long)gr * K + gc] : (REAL2)(0);
+            const REAL2 v = (gr < M && gc < K) ? A[(long)gr * K + gc] : (REAL2)(0);
+            Are[r][c] = v.x;
+            Aim[r][c] = v.y;
         }
         for (int i = tid; i < TILE_K * TILE_N; i += WG_SIZE) {
             const int r = i / TILE_N, c = i % TILE_N;
             const int gr = k0 + r, gc = n0 + c;
             const REAL2 v = (gr < K && gc < N) ? B[(long)gr * N + gc] : (REAL2)(0);
-            Bre[r][c] = v.x;
-            Bim[r][c] = v.y;
+            Bre_s[r * TILE_N + c] = v.x;
+            Bim_s[r * TILE_N + c] = v.y;
         }
+#endif
         barrier(CLK_LOCAL_MEM_FENCE);
         const int k_end = min(TILE_K, K - k0); /* no multiply-adds with the zero rows */
 
@@ -266,6 +341,18 @@ UNROLL_ROWS
                 if (m0 + pm * WG_M * WPT_M >= M || n0 + pn * WG_N * WPT_NI >= N)
                     continue;
                 /* this panel's contribution is added to what C holds so far */
+#if C_LOCAL
+                for (int jj = 0; jj < ACC_INTERLEAVE; ++jj)
+UNROLL_ROWS
+                for (int wm = 0; wm < WPT_M; ++wm)
+#pragma unroll
+                    for (int vv = 0; vv < VPT_N; ++vv) {
+                        const int v = jj * VPT_N + vv;
+                        const int r = rm + wm * WG_M, cv = cn / VW + v * WG_N;
+                        acc_re[wm][v] = k0 > 0 ? Cre[r][cv] : (REALV)(0);
+                        acc_im[wm][v] = k0 > 0 ? Cim[r][cv] : (REALV)(0);
+                    }
+#else
                 for (int jj = 0; jj < ACC_INTERLEAVE; ++jj)
 UNROLL_ROWS
                 for (int wm = 0; wm < WPT_M; ++wm) {
@@ -273,17 +360,16 @@ UNROLL_ROWS
 #pragma unroll
                     for (int vv = 0; vv < VPT_N; ++vv) {
                         const int v = jj * VPT_N + vv;
-                        REAL re[VW], im[VW];
+#pragma unroll
                         for (int u = 0; u < VW; ++u) {
                             const int gc = n0 + cn + v * WG_N * VW + u;
                             const REAL2 c = (k0 > 0 && gr < M && gc < N) ? C[(long)gr * N + gc] : (REAL2)(0);
-                            re[u] = c.x;
-                            im[u] = c.y;
+                            VELEM(acc_re[wm][v], u) = c.x;
+                            VELEM(acc_im[wm][v], u) = c.y;
                         }
-                        acc_re[wm][v] = VLOAD(re);
-                        acc_im[wm][v] = VLOAD(im);
                     }
                 }
+#endif
 #endif
                 for (int k = 0; k < k_end; ++k) {
                     /* one PE block per iteration; on an FPGA this loop is pipelined and
@@ -292,13 +378,13 @@ UNROLL_ROWS
                         REALV bre[VPT_N], bim[VPT_N];
 #pragma unroll
                         for (int v = 0; v < VPT_N; ++v) {
-                            bre[v] = VLOAD(&Bre[k][cn + (jj * VPT_N + v) * WG_N * VW]);
-                            bim[v] = VLOAD(&Bim[k][cn + (jj * VPT_N + v) * WG_N * VW]);
+                            bre[v] = Bre[k][cn / VW + (jj * VPT_N + v) * WG_N];
+                            bim[v] = Bim[k][cn / VW + (jj * VPT_N + v) * WG_N];
                         }
 UNROLL_ROWS
                         for (int wm = 0; wm < WPT_M; ++wm) {
-                            const REAL2 a = As[rm + wm * WG_M][k];
-                            const REALV ar = (REALV)(a.x), ai = (REALV)(a.y);
+                            const REALV ar = (REALV)(Are[rm + wm * WG_M][k]);
+                            const REALV ai = (REALV)(Aim[rm + wm * WG_M][k]);
 #pragma unroll
                             for (int v = 0; v < VPT_N; ++v) {
                                 /* (a.x + i a.y)(b.x + i b.y): 4 multiply-adds, contracted
@@ -313,7 +399,18 @@ UNROLL_ROWS
                         }
                     }
                 }
-#if PASS_M * PASS_N > 1
+#if PASS_M * PASS_N > 1 && C_LOCAL
+                for (int jj = 0; jj < ACC_INTERLEAVE; ++jj)
+UNROLL_ROWS
+                for (int wm = 0; wm < WPT_M; ++wm)
+#pragma unroll
+                    for (int vv = 0; vv < VPT_N; ++vv) {
+                        const int v = jj * VPT_N + vv;
+                        const int r = rm + wm * WG_M, cv = cn / VW + v * WG_N;
+                        Cre[r][cv] = acc_re[wm][v];
+                        Cim[r][cv] = acc_im[wm][v];
+                    }
+#elif PASS_M * PASS_N > 1
                 store_block(C, M, N, m0 + rm, n0 + cn, acc_re, acc_im);
 #endif
             }
@@ -322,5 +419,15 @@ UNROLL_ROWS
     }
 #if PASS_M * PASS_N == 1
     store_block(C, M, N, m0 + tm, n0 + tn * VW, acc_re, acc_im);
+#elif C_LOCAL
+    /* the finished tile goes out once, every work-item writing an equal share */
+    __local const REAL *const Cre_s = (__local const REAL *)Cre;
+    __local const REAL *const Cim_s = (__local const REAL *)Cim;
+    const int rows = min(TILE_M, M - m0), cols = min(TILE_N, N - n0);
+    for (int r = tm; r < rows; r += WG_M) {
+        __global REAL2 *row = C + (long)(m0 + r) * N + n0;
+        for (int c = tn; c < cols; c += WG_N)
+            row[c] = (REAL2)(Cre_s[r * TILE_N + c], Cim_s[r * TILE_N + c]);
+    }
 #endif
 }

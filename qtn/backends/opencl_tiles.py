@@ -31,11 +31,13 @@ from ..host import cache_dir
 #: to one pass per tile (see :func:`kernel_macros`).
 KERNEL_MACROS: dict[str, "int | None"] = {
     "TILE_M": None, "TILE_N": None, "TILE_K": None, "WPT_M": None, "WPT_N": None,
-    "ACC_INTERLEAVE": 1, "VW": 1, "WG_M": None, "WG_N": None,
+    "ACC_INTERLEAVE": 1, "VW": 1, "WG_M": None, "WG_N": None, "C_LOCAL": 0,
 }
+#: Macros that are switches (0 or 1) rather than sizes.
+SWITCHES = ("C_LOCAL",)
 VECTOR_WIDTHS = (1, 2, 4, 8, 16)
 #: Bumped when the candidate lists change, so old cached choices are searched again.
-CANDIDATES_VERSION = 2
+CANDIDATES_VERSION = 4
 
 
 def kernel_macros(macros: Mapping[str, Any]) -> dict[str, int]:
@@ -69,9 +71,11 @@ def kernel_macros(macros: Mapping[str, Any]) -> dict[str, int]:
     for key, default in KERNEL_MACROS.items():
         if default is not None:
             out.setdefault(key, default)
-    bad = [k for k, v in out.items() if v <= 0]
+    bad = [k for k, v in out.items() if v <= 0 and k not in SWITCHES]
+    bad += [k for k in SWITCHES if out[k] not in (0, 1)]
     if bad:
-        raise ValueError(f"tile macros {', '.join(bad)} must be positive integers; got {out}")
+        raise ValueError(f"tile macros {', '.join(bad)} must be positive integers ({', '.join(SWITCHES)}: "
+                         f"0 or 1); got {out}")
     cols = out["WPT_N"] * out["ACC_INTERLEAVE"]  # columns one work-item owns per pass
     out.setdefault("WG_M", max(1, out["TILE_M"] // out["WPT_M"]))
     out.setdefault("WG_N", max(1, out["TILE_N"] // cols))
@@ -130,7 +134,7 @@ def fit_to_device(macros: Mapping[str, int], dtype: np.dtype, device: Any) -> di
             f"tiles {full} need a {wg_n}x{wg_m} work-group; {name!r} allows {max_wg} work-items "
             f"({dims[0]}x{dims[1]}); raise WPT_M/WPT_N or set WG_M/WG_N"
         )
-    local = dtype.itemsize * full["TILE_K"] * (full["TILE_M"] + full["TILE_N"])  # A tile, B's two planes
+    local = local_bytes(full, dtype)
     if local > device.local_mem_size:
         raise ValueError(
             f"tiles {full} need {local} bytes of local memory for {dtype}; {name!r} has {device.local_mem_size}"
@@ -146,6 +150,22 @@ def fit_to_device(macros: Mapping[str, int], dtype: np.dtype, device: Any) -> di
     return full
 
 
+def passes(macros: Mapping[str, int]) -> int:
+    """Passes a work-group makes over its tile per K panel (1: accumulators stay in
+    registers for the whole K loop) of a complete macro set."""
+    return (macros["TILE_M"] // (macros["WG_M"] * macros["WPT_M"])
+            * (macros["TILE_N"] // (macros["WG_N"] * macros["WPT_N"] * macros["ACC_INTERLEAVE"])))
+
+
+def local_bytes(macros: Mapping[str, int], dtype: np.dtype) -> int:
+    """Local memory of the GEMM kernel with a complete macro set: the A and B panels
+    (real and imaginary planes), and the output tile with C_LOCAL and several passes."""
+    size = dtype.itemsize * macros["TILE_K"] * (macros["TILE_M"] + macros["TILE_N"])
+    if macros["C_LOCAL"] and passes(macros) > 1:
+        size += dtype.itemsize * macros["TILE_M"] * macros["TILE_N"]
+    return size
+
+
 def is_pocl(device: Any) -> bool:
     """Whether ``device`` runs on PoCL (the portable CPU runtime the tests use)."""
     return "portable computing language" in device.platform.name.lower()
@@ -157,9 +177,10 @@ def candidates(kind: str, device: Any, dtype: np.dtype, small: bool = False) -> 
     PoCL runs a work-group as a loop over its work-items and keeps values that live
     across a barrier in memory, so there one work-item per group packs the tiles and
     sweeps them with explicit VW-wide vectors (a BLAS-style micro-kernel: WPT_M rows x
-    WPT_N / VW vectors x (re, im) accumulators in registers). Other CPU runtimes
-    (Intel's) vectorise across work-items themselves: wide groups, VW 1. ``small``
-    gives the tiles for products that would leave big ones mostly empty.
+    WPT_N / VW vectors x (re, im) accumulators in registers), with the output tile in
+    local memory across K panels (C_LOCAL). Other CPU runtimes (Intel's) vectorise
+    across work-items themselves: wide groups, VW 1. ``small`` gives the tiles for
+    products that would leave big ones mostly empty.
     """
     if kind != "CPU":
         if small:
@@ -175,15 +196,20 @@ def candidates(kind: str, device: Any, dtype: np.dtype, small: bool = False) -> 
             vw = min(vw, 8)
             return [{"TILE_M": 8, "TILE_N": vw, "TILE_K": 32, "WPT_M": 4, "WPT_N": vw, "VW": vw} | one_item]
         # 32 vector registers with AVX-512 (vectors of 64 bytes): 6 rows x 2 vectors x
-        # (re, im) = 24 accumulators; with 16 registers take 3 rows.
+        # (re, im) = 24 accumulators, the B vectors and the A broadcasts; with 16
+        # registers take 3 rows. Measured on a 2-core AVX-512 Xeon (PoCL 3.0, complex64,
+        # 1024^3): 192 x 256 tiles beat 96 x 128 ones (A and B are staged once per tile,
+        # so bigger tiles stage less per multiply-add); 384 x 256 tiles (3 row blocks
+        # for 2 cores) and 12 rows x 1 vector (twice the broadcasts per FMA) lost and
+        # are not timed. Each candidate costs a build (~0.5 s) on first use.
         rows = 6 if vw * dtype.itemsize // 2 >= 64 else 3
         # (row blocks per tile, rows per work-item, vectors per work-item, vectors per tile row, TILE_K)
-        shapes = ((16, rows, 2, 8, 128), (16, rows, 2, 8, 256), (32, rows, 2, 8, 256),
-                  (16, rows, 3, 6, 128), (32, max(1, rows // 2), 4, 8, 128))
+        shapes = ((32, rows, 2, 16, 128), (32, rows, 2, 16, 256), (32, rows, 2, 32, 64), (16, rows, 2, 8, 128))
         out = [{"TILE_M": blocks * wpt_m, "TILE_N": per_row * vw, "TILE_K": tk, "WPT_M": wpt_m,
-                "WPT_N": vectors * vw, "VW": vw} | one_item
+                "WPT_N": vectors * vw, "VW": vw, "C_LOCAL": 1} | one_item
                for blocks, wpt_m, vectors, per_row, tk in shapes]
-        return _unique(out)
+        # local memory holds the A and B panels and the output tile
+        return [c for c in _unique(out) if local_bytes(kernel_macros(c), dtype) <= device.local_mem_size]
     if small:
         return [{"TILE_M": 16, "TILE_N": 16, "TILE_K": 8, "WPT_M": 2, "WPT_N": 1}]
     # complex128 needs half the accumulators to stay in registers
@@ -205,7 +231,7 @@ def _unique(configs: list[dict[str, int]]) -> list[dict[str, int]]:
 
 def tuning_size(kind: str) -> int:
     """Edge of the square product candidates are timed on (big enough to fill a GPU)."""
-    return 2048 if kind == "GPU" else 512
+    return 2048 if kind == "GPU" else 1024
 
 
 def _cache_file() -> Path:

@@ -78,6 +78,33 @@ def hls_gemm_cycles(batch: int, m: int, k: int, n: int, tiles: Any) -> tuple[int
     return cycles + passes * PASS_OVERHEAD_CYCLES, passes
 
 
+def opencl_gemm_cycles(batch: int, m: int, k: int, n: int, tiles: Any) -> tuple[int, int]:
+    """(compute cycles, tile passes) of one GEMM in the OpenCL kernel ``cgemm.cl`` built
+    with a board's macros (the Intel boards): the PE array's cycles as in
+    :func:`hls_gemm_cycles`, plus the staging of every tile pass. The kernel is one
+    work-item whose loops run one after another, so it copies each K panel's A and B
+    tiles into local memory, ``(tile_m + tile_n) * tile_k`` elements at one per cycle
+    (rows past the GEMM's edge are zero-filled, so whole tiles), before their
+    multiply-adds start: not overlapped with them."""
+    cycles, passes = hls_gemm_cycles(batch, m, k, n, tiles)
+    return cycles + passes * (tiles.tile_m + tiles.tile_n) * tiles.tile_k, passes
+
+
+def opencl_offchip_elements(batch: int, m: int, k: int, n: int, tiles: Any) -> int:
+    """Off-chip elements one GEMM moves in the OpenCL kernel with a board's macros
+    (``C_LOCAL`` 0): A re-read once per column of output tiles, B once per row of output
+    tiles, and C read and written once per K panel, since each pass adds its panel's
+    contribution to C in global memory (the first panel only writes): ``2 * panels - 1``
+    times ``m * n``."""
+    panels = -(-k // tiles.tile_k)
+    return batch * (m * k * -(-n // tiles.tile_n) + k * n * -(-m // tiles.tile_m) + (2 * panels - 1) * m * n)
+
+
+def runs_opencl_kernel(board: Board) -> bool:
+    """Whether the board runs the OpenCL kernel (Intel's SDK) rather than the HLS one."""
+    return board.vendor == "intel"
+
+
 def hls_schedule_utilization(gemms: Iterable[_GemmLike], board: "Board | str", dtype: Any = np.complex64) -> float:
     """Useful complex MACs per PE cycle of the HLS kernel's schedule (modelled) on ``board``."""
     tiles = gemm_tiles(board, dtype)
@@ -104,9 +131,13 @@ def modelled_time(
     * compute: the PE array does one ``pe_m x pe_n`` block of CMACs per cycle; rows
       are padded to ``pe_m`` and columns to ``pe_n * ACC_INTERLEAVE`` (padding waste of
       partial tiles), ``k`` is not padded; each tile pass (one output tile times one
-      K panel) adds ``PASS_OVERHEAD_CYCLES``. Cycles run at the kernel clock.
+      K panel) adds ``PASS_OVERHEAD_CYCLES``. Cycles run at the kernel clock. On the
+      Intel boards (the OpenCL kernel) each tile pass also stages its A and B tiles
+      first (:func:`opencl_gemm_cycles`).
     * off-chip: A is re-read once per column of output tiles, B once per row of output
-      tiles, C written once, at the off-chip peak bandwidth.
+      tiles, C written once (HLS kernel: the output tile stays on chip) or, on the
+      Intel boards, read and written once per K panel (:func:`opencl_offchip_elements`),
+      at the off-chip peak bandwidth.
     * the two overlap (``max``) within a GEMM; GEMMs run one after another.
 
     PCIe moves ``host_bytes_in`` to and ``host_bytes_out`` from the card once per slice
@@ -142,12 +173,17 @@ def modelled_time(
     permute_bytes = _nonneg_int(host_permute_bytes, "host_permute_bytes")
     compute = offchip = overlapped = 0.0
     passes = flops = 0
+    opencl = runs_opencl_kernel(board)
     for g in gemms:
         batch, m, k, n = (_nonneg_int(getattr(g, f), f"GEMM {f}") for f in ("batch", "m", "k", "n"))
-        cycles, g_passes = hls_gemm_cycles(batch, m, k, n, tiles)
-        moved = dt.itemsize * batch * (
-            m * k * -(-n // tiles.tile_n) + k * n * -(-m // tiles.tile_m) + m * n
-        )
+        if opencl:
+            cycles, g_passes = opencl_gemm_cycles(batch, m, k, n, tiles)
+            moved = dt.itemsize * opencl_offchip_elements(batch, m, k, n, tiles)
+        else:
+            cycles, g_passes = hls_gemm_cycles(batch, m, k, n, tiles)
+            moved = dt.itemsize * batch * (
+                m * k * -(-n // tiles.tile_n) + k * n * -(-m // tiles.tile_m) + m * n
+            )
         c_s = cycles / board.kernel_clock_hz
         o_s = moved / board.off_chip.bandwidth_bytes_per_s
         compute += c_s

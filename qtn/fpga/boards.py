@@ -322,7 +322,11 @@ class GemmTiles:
         One work-item per work-group (the single-work-item style Intel's FPGA compiler
         pipelines): its unrolled WPT_M x WPT_N multiply-adds are the PE array, and it
         cycles through ACC_INTERLEAVE PE blocks per k step, so each accumulator is
-        updated every ACC_INTERLEAVE cycles. Every key is one the kernel reads.
+        updated every ACC_INTERLEAVE cycles. C_LOCAL 0: C is read and written once per
+        K panel in global memory (priced by :mod:`qtn.fpga.board_time`); holding the
+        output tile in local memory as well would not leave PoCL, which the tests run
+        these tiles on, enough local memory for the larger boards. Every key is one the
+        kernel reads.
         """
         return {
             "TILE_M": self.tile_m,
@@ -334,6 +338,7 @@ class GemmTiles:
             "VW": 1,
             "WG_M": 1,
             "WG_N": 1,
+            "C_LOCAL": 0,
         }
 
     def macros(self) -> dict[str, int]:
