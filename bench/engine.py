@@ -152,6 +152,7 @@ def lowering_at(rev: str):
                          check=True).stdout
     src = src.replace("from .gemm import", "from qtn.gemm import").replace("from . import strided", "from qtn import strided")
     mod = types.ModuleType(f"qtn_layout_{rev}")
+    sys.modules[mod.__name__] = mod  # (its dataclasses look their module up)
     exec(compile(src, f"{rev}:qtn/layout.py", "exec"), mod.__dict__)
     return mod.lower_path
 

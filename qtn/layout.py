@@ -180,7 +180,7 @@ def lower_path(
     # choices so far (elements moved, plus the expected cost at the consumer of every
     # product not yet consumed) are carried on, so that a step may take a layout that
     # costs more now for one that its later steps can read as it is
-    beams: list[_Beam] = [_Beam(0.0, {}, [], [])]
+    beams: list[_Beam] = [_Beam(0.0, {}, {}, None)]
     for s, (x, y) in enumerate(ssa_path):
         a_set, b_set, keep = label_sets[x], label_sets[y], keeps[s]
         batch_set = a_set & b_set & keep
@@ -189,9 +189,12 @@ def lower_path(
         out_size = size_of(label_sets[n_in + s])
         a_size, b_size = size_of(a_set), size_of(b_set)
         small = a_size + b_size + out_size < SMALL_STEP_ELEMENTS
+        wide = max(a_size, b_size, out_size) >= BEAM_ELEMENTS
+        if not wide:
+            beams = beams[:1]  # (sorted: the cheapest) a narrow step carries one layout on
         grown: list[_Beam] = []
         for beam in beams:
-            view = _Labels(inputs, beam.made)
+            view = _Labels(inputs, beam.live)
             a_idx, b_idx = view[x], view[y]
             if small:
                 plain = (_sub(a_idx, batch_set), _sub(a_idx, m_set), _sub(a_idx, k_set), _sub(b_idx, n_set))
@@ -199,7 +202,7 @@ def lower_path(
             else:
                 cands = _best_layouts(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size, b_size,
                                       out_size, n_in, view, label_sets, keeps, consumer, ssa_path, output, size_of,
-                                      death, size_dict, BEAM)
+                                      death, size_dict, BEAM if wide else 1)
             for here, ahead, ((bt, m, k, n), swap) in cands:
                 if swap:  # the product is (batch, n, m): B^T A^T, i.e. y in the role of A
                     step = PathStep(y, x, lower_groups(b_idx, a_idx, bt, n, k, m, size_dict))
@@ -208,30 +211,41 @@ def lower_path(
                 pending = {t: c for t, c in beam.pending.items() if t != x and t != y}
                 if ahead:
                     pending[n_in + s] = ahead
-                grown.append(_Beam(beam.cost + here, pending, beam.made + [step.lowered.out], beam.steps + [step]))
+                live = {t: ls for t, ls in beam.live.items() if t != x and t != y}
+                live[n_in + s] = step.lowered.out
+                grown.append(_Beam(beam.cost + here, pending, live, (beam.trail, step)))
         grown.sort(key=lambda b: b.score)
         beams, seen = [], set()
         for b in grown:  # distinct states only (the same layouts reached twice count once)
-            key = (round(b.score, 6), b.made[-1])
+            key = (round(b.score, 6), b.live[n_in + s])
             if key not in seen:
                 seen.add(key)
                 beams.append(b)
             if len(beams) == BEAM:
                 break
     best = min(beams, key=lambda b: b.score)
-    return best.steps, (best.made[-1] if best.made else ())
+    steps: list[PathStep] = []
+    trail = best.trail
+    while trail is not None:
+        trail, step = trail
+        steps.append(step)
+    steps.reverse()
+    return steps, (steps[-1].lowered.out if steps else ())
 
 
-#: Layout choices carried through the steps by :func:`lower_path`'s beam search.
+#: Layout choices carried through the steps by :func:`lower_path`'s beam search ...
 BEAM = 4
+#: ... on steps with an operand or product of at least this many elements (on smaller
+#: ones a permute costs less than the search: one layout is carried on).
+BEAM_ELEMENTS = 1 << 20
 
 
 @dataclass
 class _Beam:
     cost: float  # elements moved so far (with the charges)
     pending: dict  # product id -> expected elements moved where it is consumed
-    made: list  # labels of the products, in storage order
-    steps: list
+    live: dict  # product id -> its labels in storage order, for products not yet consumed
+    trail: "tuple | None"  # (earlier trail, PathStep): the steps so far, shared between beams
 
     @property
     def score(self) -> float:
@@ -239,16 +253,17 @@ class _Beam:
 
 
 class _Labels:
-    """Storage labels of SSA id ``i``: an input's, else the product's made in this beam."""
+    """Storage labels of SSA id ``i`` in one beam: an input's, or a live product's
+    (``i in view`` says whether its layout is known yet)."""
 
-    def __init__(self, inputs, made) -> None:
-        self.inputs, self.made = inputs, made
+    def __init__(self, inputs, live) -> None:
+        self.inputs, self.live = inputs, live
 
     def __getitem__(self, i: int) -> Labels:
-        return tuple(self.inputs[i]) if i < len(self.inputs) else self.made[i - len(self.inputs)]
+        return tuple(self.inputs[i]) if i < len(self.inputs) else self.live[i]
 
-    def __len__(self) -> int:
-        return len(self.inputs) + len(self.made)
+    def __contains__(self, i: int) -> bool:
+        return i < len(self.inputs) or i in self.live
 
 
 def _best_layouts(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size, b_size, out_size, n_in,
@@ -268,7 +283,7 @@ def _best_layouts(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size,
         pset = label_sets[partner_id]
         c_batch = mine & pset & keeps[t]
         c_k = (mine & pset) - keeps[t]
-        partner = labels[partner_id] if partner_id < len(labels) else None  # known layout?
+        partner = labels[partner_id] if partner_id in labels else None  # known layout?
         rest = mine - c_batch - c_k
         both = tuple(dict.fromkeys(a_idx + b_idx))  # the operands' labels, each once
         ref = partner if partner is not None else both
@@ -290,6 +305,7 @@ def _best_layouts(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size,
     ns = {_sub(b_idx, n_set)} | {_sub(d, n_set) for d in desired}
     kept: list[tuple[float, float, float, tuple]] = []  # (total, here, ahead, choice), cheapest first
     bound = float("inf")  # the cost of the top-th choice so far
+    aheads: dict[Labels, float] = {}
     for bt, k in product(bts, ks):
         for m in ms:
             for n in ns:
@@ -303,11 +319,14 @@ def _best_layouts(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size,
                     if here >= bound:
                         continue
                     order = bt + (n + m if swap else m + n)
-                    if look is None:
-                        ahead = 0.0 if order == tuple(output) else float(out_size)
-                    else:
-                        ahead = _consumer_cost(order, out_size, *look, dims)
-                        ahead += DISORDER_CHARGE * out_size * _disorder(order, death)
+                    ahead = aheads.get(order)
+                    if ahead is None:  # (the same order comes from every k order)
+                        if look is None:
+                            ahead = 0.0 if order == tuple(output) else float(out_size)
+                        else:
+                            ahead = _consumer_cost(order, out_size, *look, dims)
+                            ahead += DISORDER_CHARGE * out_size * _disorder(order, death)
+                        aheads[order] = ahead
                     if here + ahead < bound:
                         kept.append((here + ahead, here, ahead, ((bt, m, k, n), swap)))
                         kept.sort(key=lambda c: c[0])
