@@ -236,7 +236,8 @@ def main(argv=None) -> int:
     roof = bound(plan, rates)
     print(f"{name}: {plan.flops:.3g} flops, width {plan.width:.1f}, {plan.n_slices} slice(s); "
           f"roofline {roof.report()}")
-    fns = {"qtn": lambda: case.run(backend), "matmul": amp.Matmul(2048)}
+    fns = {"qtn": lambda: case.run(backend), "matmul": amp.Matmul(2048),
+           "qtn-no-strided": NoStridedViews(lambda: case.run(backend))}  # the same plan, every operand permuted
     base_plan = None
     if args.baseline:
         real = planning.lower_path
@@ -274,6 +275,8 @@ def main(argv=None) -> int:
         "gemm_gflops": plan.flops / split["gemm_s"] / 1e9,
         "tree_file": str(args.tree_file) if args.tree_file else None,
     }
+    result["qtn_no_strided_s"] = timed["qtn-no-strided"][1]
+    print(f"  the same plan with strided views off: {result['qtn_no_strided_s']:.3f} s")
     if base is not None:
         result["baseline"] = base
         print(f"  baseline (lowering at {base['rev']}, no strided views, same tree and rounds): {base['qtn_s']:.3f} s = "

@@ -230,7 +230,9 @@ def lower_path(
         trail, step = trail
         steps.append(step)
     steps.reverse()
-    return steps, (steps[-1].lowered.out if steps else ())
+    if steps:
+        return steps, steps[-1].lowered.out
+    return steps, (tuple(inputs[-1]) if inputs else ())  # no step: the one input is the result
 
 
 #: Layout choices carried through the steps by :func:`lower_path`'s beam search ...
