@@ -38,7 +38,9 @@ import amplitudes as amp  # noqa: E402  (bench/amplitudes.py: cases, quimb on qt
 import common  # noqa: E402
 
 import qtn  # noqa: E402
-from qtn import permute  # noqa: E402
+from qtn import permute, planning, strided  # noqa: E402
+from qtn.planning import plan_from_path  # noqa: E402
+from qtn.strided import StridedOperand, how_it_runs  # noqa: E402
 from qtn.execute import upload_inputs  # noqa: E402
 from qtn.io import read_circuit  # noqa: E402
 from qtn.roofline import bound, measure_rates  # noqa: E402
@@ -49,7 +51,7 @@ def split_run(net, plan, backend) -> dict:
     t_start = time.perf_counter()
     tensors = upload_inputs(net, plan, backend, 0)
     perm_s = gemm_s = 0.0
-    perm_bytes = 0
+    perm_bytes = strided_bytes = 0
     for step in plan.steps:
         low = step.lowered
         t0 = time.perf_counter()
@@ -57,7 +59,9 @@ def split_run(net, plan, backend) -> dict:
         b = backend.transpose_reshape(tensors[step.right], low.b_perm, low.b_shape)
         t1 = time.perf_counter()
         for x, src in ((a, tensors[step.left]), (b, tensors[step.right])):
-            if not np.shares_memory(x, src):
+            if isinstance(x, StridedOperand):
+                strided_bytes += x.nbytes  # read by the GEMM as a batch of views: nothing moved
+            elif not np.shares_memory(x, src):
                 perm_bytes += 2 * x.nbytes
         tensors[step.left] = tensors[step.right] = None
         product = backend.matmul(a, b)
@@ -67,7 +71,7 @@ def split_run(net, plan, backend) -> dict:
         gemm_s += t2 - t1
     total = time.perf_counter() - t_start
     return {"total_s": total, "permute_s": perm_s, "gemm_s": gemm_s, "other_s": total - perm_s - gemm_s,
-            "permute_bytes": perm_bytes}
+            "permute_bytes": perm_bytes, "strided_view_bytes": strided_bytes}
 
 
 def permute_candidates(net, plan, limit: int = 6) -> list[dict]:
@@ -81,8 +85,8 @@ def permute_candidates(net, plan, limit: int = 6) -> list[dict]:
     jobs = []
     for step in plan.steps:
         low = step.lowered
-        for ssa, moves, perm in ((step.left, low.a_moves, low.a_perm), (step.right, low.b_moves, low.b_perm)):
-            if moves:
+        for ssa, perm, shape in ((step.left, low.a_perm, low.a_shape), (step.right, low.b_perm, low.b_shape)):
+            if how_it_runs(tuple(plan.size_dict[i] for i in labels[ssa]), perm, shape) == "move":
                 jobs.append((2 ** len(labels[ssa]), len(labels[ssa]), perm))
         labels.append(low.out)
     jobs.sort(reverse=True)
@@ -136,6 +140,64 @@ def tblis_steps(net, plan, backend, min_elements: int = 1 << 20) -> dict:
     return {"permute_gemm_s": ours, "tblis_s": theirs, "steps_tblis_faster": wins}
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def lowering_at(rev: str):
+    """``lower_path`` of ``qtn/layout.py`` as it was at git revision ``rev`` (the before of an A/B)."""
+    import subprocess
+    import types
+
+    src = subprocess.run(["git", "show", f"{rev}:qtn/layout.py"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    src = src.replace("from .gemm import", "from qtn.gemm import").replace("from . import strided", "from qtn import strided")
+    mod = types.ModuleType(f"qtn_layout_{rev}")
+    sys.modules[mod.__name__] = mod  # (its dataclasses look their module up)
+    exec(compile(src, f"{rev}:qtn/layout.py", "exec"), mod.__dict__)
+    return mod.lower_path
+
+
+class NoStridedViews:
+    """Run a function with the numpy backend's batched strided views off (every such operand permuted)."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+
+    def __call__(self):
+        keep = strided.MIN_INNER
+        strided.MIN_INNER = 1 << 62
+        try:
+            return self.fn()
+        finally:
+            strided.MIN_INNER = keep
+
+
+def case_from_tree_file(circuit, path: Path, search_repeats: int):
+    """The case of ``circuit`` on the tree saved in ``path`` (found and saved there when missing),
+    so that a before and an after run contract along one tree."""
+    import json
+
+    import cotengra as ctg
+
+    if not path.exists():
+        case = amp.qtn_case(circuit, 0, amp.hyper(search_repeats))
+        path.write_text(json.dumps({"ssa_path": [list(p) for p in case.plan.tree.get_ssa_path()],
+                                    "sliced": list(case.plan.sliced)}))
+        return case
+    saved = json.loads(path.read_text())
+    ref = amp.qtn_case(circuit, 0, "greedy")  # the same network; its plan is replaced
+    net = ref.net
+    plan = plan_from_path(net, [tuple(p) for p in saved["ssa_path"]], saved["sliced"],
+                          memory_budget=ref.plan.memory_budget)
+    sym = ctg.get_symbol
+    tree = ctg.ContractionTree.from_path([tuple(sym(i) for i in ix) for ix in net.indices],
+                                         tuple(sym(o) for o in net.output),
+                                         {sym(i): d for i, d in net.size_dict.items()},
+                                         ssa_path=[tuple(p) for p in saved["ssa_path"]])
+    from dataclasses import replace
+    return amp.QtnCase(net, replace(plan, tree=tree), ref.plan_s)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--grid", help="RxC grid circuit instead of Sycamore m=10")
@@ -143,6 +205,9 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--search-repeats", type=int, default=16)
     p.add_argument("--no-write", action="store_true")
+    p.add_argument("--tree-file", type=Path, help="contract along the tree saved here (found and saved if missing)")
+    p.add_argument("--baseline", metavar="REV", help="also time the lowering of git revision REV, without "
+                   "strided views (the before of an A/B, same tree, same rounds)")
     args = p.parse_args(argv)
     info = common.machine_info()
     common.print_machine(info)
@@ -161,14 +226,28 @@ def main(argv=None) -> int:
     else:
         circuit, name = read_circuit(amp.SYCAMORE), "sycamore-m10"
     permute.set_num_threads(len(os.sched_getaffinity(0)))
-    case = amp.qtn_case(circuit, 0, amp.hyper(args.search_repeats))
+    if args.tree_file:
+        case = case_from_tree_file(circuit, args.tree_file, args.search_repeats)
+    else:
+        case = amp.qtn_case(circuit, 0, amp.hyper(args.search_repeats))
     plan, net = case.plan, case.net
     backend = qtn.get_backend("numpy")
     rates = measure_rates(backend)
     roof = bound(plan, rates)
     print(f"{name}: {plan.flops:.3g} flops, width {plan.width:.1f}, {plan.n_slices} slice(s); "
           f"roofline {roof.report()}")
-    fns = {"qtn": lambda: case.run(backend), "matmul": amp.Matmul(2048)}
+    fns = {"qtn": lambda: case.run(backend), "matmul": amp.Matmul(2048),
+           "qtn-no-strided": NoStridedViews(lambda: case.run(backend))}  # the same plan, every operand permuted
+    base_plan = None
+    if args.baseline:
+        real = planning.lower_path
+        planning.lower_path = lowering_at(args.baseline)
+        try:
+            base_plan = plan_from_path(net, plan.tree.get_ssa_path(), plan.sliced, memory_budget=plan.memory_budget)
+        finally:
+            planning.lower_path = real
+        base_case = amp.QtnCase(net, base_plan, 0.0)
+        fns[f"qtn@{args.baseline}"] = NoStridedViews(lambda: base_case.run(backend))
     try:
         fns["quimb@qtn-tree"] = amp.quimb_on_qtn_tree(case)
     except ImportError as err:
@@ -177,6 +256,14 @@ def main(argv=None) -> int:
     mm = fns["matmul"].flops / timed["matmul"][1]
     splits = [split_run(net, plan, backend) for _ in range(max(1, args.repeat))]
     split = {k: statistics.median(s[k] for s in splits) for k in splits[0]}
+    base = None
+    if base_plan is not None:
+        b_splits = [NoStridedViews(lambda: split_run(net, base_plan, backend))() for _ in range(max(1, args.repeat))]
+        b_split = {k: statistics.median(s[k] for s in b_splits) for k in b_splits[0]}
+        b_s = timed[f"qtn@{args.baseline}"][1]
+        base = {"rev": args.baseline, "qtn_s": b_s, "matmul_fraction": plan.flops / b_s / mm, "split": b_split,
+                "permute_fraction": b_split["permute_s"] / b_split["total_s"],
+                "roofline_s": bound(base_plan, rates, host_views=False).seconds}
     q_s = timed["qtn"][1]
     result = {
         "circuit": name, "flops": plan.flops, "width": plan.width, "n_slices": plan.n_slices,
@@ -185,13 +272,24 @@ def main(argv=None) -> int:
         "permute_fraction": split["permute_s"] / split["total_s"],
         "roofline_s": roof.seconds, "roofline_fraction": roof.seconds / q_s,
         "rates": {"gemm": dict(rates.gemm), "bandwidth": rates.bandwidth, "source": rates.source},
+        "gemm_gflops": plan.flops / split["gemm_s"] / 1e9,
+        "tree_file": str(args.tree_file) if args.tree_file else None,
     }
+    result["qtn_no_strided_s"] = timed["qtn-no-strided"][1]
+    print(f"  the same plan with strided views off: {result['qtn_no_strided_s']:.3f} s")
+    if base is not None:
+        result["baseline"] = base
+        print(f"  baseline (lowering at {base['rev']}, no strided views, same tree and rounds): {base['qtn_s']:.3f} s = "
+              f"{100 * base['matmul_fraction']:.0f} % of matmul; split permute {base['split']['permute_s']:.3f} s "
+              f"({100 * base['permute_fraction']:.0f} %), GEMM {base['split']['gemm_s']:.3f} s, moved "
+              f"{base['split']['permute_bytes'] / 1e9:.2f} GB; roofline {base['roofline_s']:.3f} s")
     print(f"  qtn {q_s:.3f} s = {result['qtn_gflops']:.1f} GFLOP/s = {100 * result['matmul_fraction']:.0f} % of "
           f"NumPy matmul ({mm / 1e9:.1f} GFLOP/s, same rounds); roofline bound {roof.seconds:.3f} s "
           f"({100 * result['roofline_fraction']:.0f} % of achieved)")
     print(f"  split (instrumented run): permute {split['permute_s']:.3f} s ({100 * result['permute_fraction']:.0f} %), "
           f"GEMM {split['gemm_s']:.3f} s, other {split['other_s']:.3f} s; permutes moved "
-          f"{split['permute_bytes'] / 1e9:.2f} GB")
+          f"{split['permute_bytes'] / 1e9:.2f} GB, {split['strided_view_bytes'] / 1e9:.2f} GB read as strided views; "
+          f"GEMM rate {result['gemm_gflops']:.1f} GFLOP/s")
     if "quimb@qtn-tree" in timed:
         qu = timed["quimb@qtn-tree"][1]
         result["quimb_same_tree_s"] = qu

@@ -22,6 +22,7 @@ from itertools import product
 from math import prod
 from typing import Mapping, Sequence
 
+from . import strided
 from .gemm import LoweredStep, lower_groups
 
 Labels = tuple[int, ...]
@@ -31,6 +32,11 @@ SMALL_STEP_ELEMENTS = 1 << 12
 #: on skinny shapes); this fraction of its elements is charged to break ties.
 TRANSPOSED_CHARGE = 0.05
 
+
+#: Fraction of an operand's elements charged when it runs as a batch of GEMMs on views
+#: (measured 0.5-1.0x the time of permute + GEMM on the numpy backend: slower BLAS
+#: calls on small matrices, but no data moved). Other backends permute it.
+STRIDED_CHARGE = 0.1
 
 #: Expected later permutes of a product whose labels are not in the order they are
 #: summed, as a fraction of its size times the fraction of label pairs out of order.
@@ -60,17 +66,55 @@ def _sub(order: Sequence[int], members: "set[int] | frozenset[int]") -> Labels:
     return tuple(i for i in order if i in members)
 
 
-def operand_cost(storage: Labels, batch: Labels, inner: Labels, k: Labels, size: int) -> float:
-    """Elements moved to bring an operand into ``batch + inner + k`` (or ``batch + k + inner``)."""
+def operand_cost(storage: Labels, batch: Labels, inner: Labels, k: Labels, size: int,
+                 dims: Mapping[int, int] | None = None, b_role: bool = False) -> float:
+    """Elements moved to bring an operand into ``batch + inner + k`` (or ``batch + k + inner``).
+
+    For B (``b_role``, called with ``inner`` = its summed labels and ``k`` = its kept
+    ones) with ``dims`` (the label sizes): an unbatched operand whose summed labels are
+    one run of its storage and whose kept labels end in a run BLAS can read beside them
+    (:func:`strided_form`) is charged :data:`STRIDED_CHARGE` of its size: the numpy
+    backend runs it as a batch of GEMMs on views, moving nothing."""
     if storage == batch + inner + k:
         return 0.0
     if storage == batch + k + inner:
         return TRANSPOSED_CHARGE * size
+    if b_role and dims is not None and not batch and "b" in strided.SIDES and size >= strided.MIN_ELEMENTS \
+            and strided_form(storage, k, inner, dims):
+        return STRIDED_CHARGE * size
     return float(size)
 
 
+def _runs(storage: Labels, order: Labels) -> list[Labels]:
+    """``order`` cut into its runs of consecutive storage positions (in order)."""
+    pos = {x: p for p, x in enumerate(storage)}
+    runs: list[list[int]] = []
+    for x in order:
+        if runs and pos[x] == pos[runs[-1][-1]] + 1:
+            runs[-1].append(x)
+        else:
+            runs.append([x])
+    return [tuple(r) for r in runs]
+
+
+def strided_form(storage: Labels, inner: Labels, k: Labels, dims: Mapping[int, int]) -> bool:
+    """Whether B stored as ``storage`` is, for the group orders ``inner`` (kept) and ``k``
+    (summed), a batch of row-major matrices ``(k, last run of inner)``: ``k`` one
+    storage run, the last run of ``inner`` at least :data:`qtn.strided.MIN_INNER`
+    elements and ending the storage. The outer runs of ``inner`` become the batch."""
+    if not k or not inner:
+        return False
+    k_runs, i_runs = _runs(storage, k), _runs(storage, inner)
+    if len(k_runs) != 1 or len(i_runs) < 2:
+        return False
+    last = i_runs[-1]
+    if prod(dims[x] for x in last) < strided.MIN_INNER:
+        return False
+    return storage[-1] == last[-1]  # rows of unit stride (see qtn.strided._blasable)
+
+
 def _consumer_cost(order: Labels, size: int, batch: frozenset, k: frozenset,
-                   partner: Labels | None, partner_size: int) -> float:
+                   partner: Labels | None, partner_size: int, dims: Mapping[int, int]) -> float:
     """Least elements moved at the consuming step if this operand is stored as ``order``
     (the partner's cost counted when its layout is known)."""
     mine_r = _sub(order, set(order) - batch - k)
@@ -78,9 +122,10 @@ def _consumer_cost(order: Labels, size: int, batch: frozenset, k: frozenset,
     choices_b = {_sub(order, batch)} | ({_sub(partner, batch)} if partner is not None else set())
     choices_k = {_sub(order, k)} | ({_sub(partner, k)} if partner is not None else set())
     for bt, kk in product(choices_b, choices_k):
-        cost = operand_cost(order, bt, mine_r, kk, size)
+        # this operand in either role at the consumer: as B it may be a batch of views
+        cost = min(operand_cost(order, bt, mine_r, kk, size, dims), operand_cost(order, bt, kk, mine_r, size, dims, True))
         if partner is not None:
-            cost += operand_cost(partner, bt, _sub(partner, set(partner) - batch - k), kk, partner_size)
+            cost += operand_cost(partner, bt, _sub(partner, set(partner) - batch - k), kk, partner_size, dims)
         best = min(best, cost)
     return best
 
@@ -104,7 +149,6 @@ def lower_path(
         labels of the last product in storage order.
     """
     n_in = len(inputs)
-    labels: list[Labels] = [tuple(ix) for ix in inputs]
     label_sets = [frozenset(ix) for ix in inputs]
     out_set = frozenset(output)
     # pass 1 (sets only): what each step keeps, and who consumes each tensor
@@ -132,37 +176,102 @@ def lower_path(
     def size_of(ls) -> int:
         return prod(size_dict[i] for i in ls)
 
-    steps: list[PathStep] = []
+    # pass 2: the layouts, as a beam search over the steps: the BEAM cheapest sets of
+    # choices so far (elements moved, plus the expected cost at the consumer of every
+    # product not yet consumed) are carried on, so that a step may take a layout that
+    # costs more now for one that its later steps can read as it is
+    beams: list[_Beam] = [_Beam(0.0, {}, {}, None)]
     for s, (x, y) in enumerate(ssa_path):
-        a_idx, b_idx, keep = labels[x], labels[y], keeps[s]
-        a_set, b_set = label_sets[x], label_sets[y]
+        a_set, b_set, keep = label_sets[x], label_sets[y], keeps[s]
         batch_set = a_set & b_set & keep
         k_set = (a_set & b_set) - keep
         m_set, n_set = a_set - b_set, b_set - a_set
         out_size = size_of(label_sets[n_in + s])
         a_size, b_size = size_of(a_set), size_of(b_set)
-        plain = (_sub(a_idx, batch_set), _sub(a_idx, m_set), _sub(a_idx, k_set), _sub(b_idx, n_set))
-        if a_size + b_size + out_size < SMALL_STEP_ELEMENTS:
-            best = (plain, False)
-        else:
-            best = _best_layout(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size, b_size,
-                                out_size, n_in, labels, label_sets, keeps, consumer, ssa_path, output, size_of,
-                                death)
-        (bt, m, k, n), swap = best
-        if swap:  # the product is (batch, n, m): B^T A^T, i.e. y in the role of A
-            low = lower_groups(b_idx, a_idx, bt, n, k, m, size_dict)
-            steps.append(PathStep(y, x, low))
-        else:
-            low = lower_groups(a_idx, b_idx, bt, m, k, n, size_dict)
-            steps.append(PathStep(x, y, low))
-        labels.append(low.out)
-    return steps, (labels[-1] if labels else ())
+        small = a_size + b_size + out_size < SMALL_STEP_ELEMENTS
+        wide = max(a_size, b_size, out_size) >= BEAM_ELEMENTS
+        if not wide:
+            beams = beams[:1]  # (sorted: the cheapest) a narrow step carries one layout on
+        grown: list[_Beam] = []
+        for beam in beams:
+            view = _Labels(inputs, beam.live)
+            a_idx, b_idx = view[x], view[y]
+            if small:
+                plain = (_sub(a_idx, batch_set), _sub(a_idx, m_set), _sub(a_idx, k_set), _sub(b_idx, n_set))
+                cands = [(0.0, 0.0, (plain, False))]
+            else:
+                cands = _best_layouts(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size, b_size,
+                                      out_size, n_in, view, label_sets, keeps, consumer, ssa_path, output, size_of,
+                                      death, size_dict, BEAM if wide else 1)
+            for here, ahead, ((bt, m, k, n), swap) in cands:
+                if swap:  # the product is (batch, n, m): B^T A^T, i.e. y in the role of A
+                    step = PathStep(y, x, lower_groups(b_idx, a_idx, bt, n, k, m, size_dict))
+                else:
+                    step = PathStep(x, y, lower_groups(a_idx, b_idx, bt, m, k, n, size_dict))
+                pending = {t: c for t, c in beam.pending.items() if t != x and t != y}
+                if ahead:
+                    pending[n_in + s] = ahead
+                live = {t: ls for t, ls in beam.live.items() if t != x and t != y}
+                live[n_in + s] = step.lowered.out
+                grown.append(_Beam(beam.cost + here, pending, live, (beam.trail, step)))
+        grown.sort(key=lambda b: b.score)
+        beams, seen = [], set()
+        for b in grown:  # distinct states only (the same layouts reached twice count once)
+            key = (round(b.score, 6), b.live[n_in + s])
+            if key not in seen:
+                seen.add(key)
+                beams.append(b)
+            if len(beams) == BEAM:
+                break
+    best = min(beams, key=lambda b: b.score)
+    steps: list[PathStep] = []
+    trail = best.trail
+    while trail is not None:
+        trail, step = trail
+        steps.append(step)
+    steps.reverse()
+    if steps:
+        return steps, steps[-1].lowered.out
+    return steps, (tuple(inputs[-1]) if inputs else ())  # no step: the one input is the result
 
 
-def _best_layout(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size, b_size, out_size, n_in,
-                 labels, label_sets, keeps, consumer, ssa_path, output, size_of, death):
-    """The group orders and orientation of one step with the least elements moved
-    here and at the consumer of its product."""
+#: Layout choices carried through the steps by :func:`lower_path`'s beam search ...
+BEAM = 4
+#: ... on steps with an operand or product of at least this many elements (on smaller
+#: ones a permute costs less than the search: one layout is carried on).
+BEAM_ELEMENTS = 1 << 20
+
+
+@dataclass
+class _Beam:
+    cost: float  # elements moved so far (with the charges)
+    pending: dict  # product id -> expected elements moved where it is consumed
+    live: dict  # product id -> its labels in storage order, for products not yet consumed
+    trail: "tuple | None"  # (earlier trail, PathStep): the steps so far, shared between beams
+
+    @property
+    def score(self) -> float:
+        return self.cost + sum(self.pending.values())
+
+
+class _Labels:
+    """Storage labels of SSA id ``i`` in one beam: an input's, or a live product's
+    (``i in view`` says whether its layout is known yet)."""
+
+    def __init__(self, inputs, live) -> None:
+        self.inputs, self.live = inputs, live
+
+    def __getitem__(self, i: int) -> Labels:
+        return tuple(self.inputs[i]) if i < len(self.inputs) else self.live[i]
+
+    def __contains__(self, i: int) -> bool:
+        return i < len(self.inputs) or i in self.live
+
+
+def _best_layouts(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size, b_size, out_size, n_in,
+                  labels, label_sets, keeps, consumer, ssa_path, output, size_of, death, dims, top):
+    """The ``top`` group orders and orientations of one step with the least elements
+    moved here and expected at the consumer of its product: ``(here, ahead, choice)``."""
     me = n_in + s
     t = consumer.get(me)
     desired: list[Labels] = []
@@ -176,7 +285,7 @@ def _best_layout(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size, 
         pset = label_sets[partner_id]
         c_batch = mine & pset & keeps[t]
         c_k = (mine & pset) - keeps[t]
-        partner = labels[partner_id] if partner_id < len(labels) else None  # known layout?
+        partner = labels[partner_id] if partner_id in labels else None  # known layout?
         rest = mine - c_batch - c_k
         both = tuple(dict.fromkeys(a_idx + b_idx))  # the operands' labels, each once
         ref = partner if partner is not None else both
@@ -188,25 +297,42 @@ def _best_layout(s, x, y, a_idx, b_idx, batch_set, k_set, m_set, n_set, a_size, 
     # next steps at its end (several steps of look-ahead for the price of a sort)
     by_death = tuple(sorted(dict.fromkeys(a_idx + b_idx), key=lambda i: -death.get(i, len(ssa_path))))
     desired.append(by_death)
+    # and the mirror image: kept labels summed soonest first, so that a product
+    # ``m + n`` has the labels its next steps sum on both sides of the seam, one run
+    # a batch of strided GEMMs can read (qtn.strided)
+    desired.append(tuple(reversed(by_death)))
     bts = {_sub(a_idx, batch_set), _sub(b_idx, batch_set)} | {_sub(d, batch_set) for d in desired}
     ks = {_sub(a_idx, k_set), _sub(b_idx, k_set)}
     ms = {_sub(a_idx, m_set)} | {_sub(d, m_set) for d in desired}
     ns = {_sub(b_idx, n_set)} | {_sub(d, n_set) for d in desired}
-    best, best_cost = None, float("inf")
+    kept: list[tuple[float, float, float, tuple]] = []  # (total, here, ahead, choice), cheapest first
+    bound = float("inf")  # the cost of the top-th choice so far
+    aheads: dict[Labels, float] = {}
     for bt, k in product(bts, ks):
         for m in ms:
-            cost_a = operand_cost(a_idx, bt, m, k, a_size)
             for n in ns:
-                here = cost_a + operand_cost(b_idx, bt, k, n, b_size)
-                if here >= best_cost:
-                    continue
                 for swap in (False, True):
-                    order = bt + (n + m if swap else m + n)
-                    if look is None:
-                        ahead = 0.0 if order == tuple(output) else float(out_size)
+                    if swap:  # y is A, x is B (a batch of views there)
+                        here = operand_cost(b_idx, bt, n, k, b_size, dims) + \
+                            operand_cost(a_idx, bt, k, m, a_size, dims, True)
                     else:
-                        ahead = _consumer_cost(order, out_size, *look)
-                        ahead += DISORDER_CHARGE * out_size * _disorder(order, death)
-                    if here + ahead < best_cost:
-                        best, best_cost = ((bt, m, k, n), swap), here + ahead
-    return best
+                        here = operand_cost(a_idx, bt, m, k, a_size, dims) + \
+                            operand_cost(b_idx, bt, k, n, b_size, dims, True)
+                    if here >= bound:
+                        continue
+                    order = bt + (n + m if swap else m + n)
+                    ahead = aheads.get(order)
+                    if ahead is None:  # (the same order comes from every k order)
+                        if look is None:
+                            ahead = 0.0 if order == tuple(output) else float(out_size)
+                        else:
+                            ahead = _consumer_cost(order, out_size, *look, dims)
+                            ahead += DISORDER_CHARGE * out_size * _disorder(order, death)
+                        aheads[order] = ahead
+                    if here + ahead < bound:
+                        kept.append((here + ahead, here, ahead, ((bt, m, k, n), swap)))
+                        kept.sort(key=lambda c: c[0])
+                        del kept[top:]
+                        if len(kept) == top:
+                            bound = kept[-1][0]
+    return [(here, ahead, choice) for _, here, ahead, choice in kept]

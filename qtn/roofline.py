@@ -17,6 +17,7 @@ from typing import Mapping
 import numpy as np
 
 from .gemm import GemmSpec
+from . import strided
 
 #: Shape classes by the smallest of m, k, n (a GEMM's rate falls with it).
 CLASSES = ("large", "skinny", "thin")
@@ -64,16 +65,29 @@ class Bound:
                 f"memory-bound {self.memory_seconds:.3g} s; permutes move {self.permute_bytes / 1e9:.3g} GB)")
 
 
-def bound(plan, rates: Rates = ASSUMED) -> Bound:
-    """The roofline bound of ``plan`` (a :class:`qtn.planning.Plan`) at ``rates``."""
+def bound(plan, rates: Rates = ASSUMED, host_views: bool = True) -> Bound:
+    """The roofline bound of ``plan`` (a :class:`qtn.planning.Plan`) at ``rates``.
+
+    With ``host_views`` (the numpy backend), an operand the backend reads as a view
+    or as a batch of strided views (:func:`qtn.strided.how_it_runs`) moves nothing;
+    otherwise every operand the lowering marks as moving is permuted.
+    """
     compute = memory = 0.0
     moved = 0
     item = plan.itemsize
+    labels = [tuple(ix) for ix in plan.inputs]
     for step in plan.steps:
         low = step.lowered
         g = low.gemm
         a, b, c = g.batch * g.m * g.k, g.batch * g.k * g.n, g.batch * g.m * g.n
-        perm = 2 * ((a if low.a_moves else 0) + (b if low.b_moves else 0))
+        a_moves, b_moves = low.a_moves, low.b_moves
+        if host_views:  # (small operands: the lowering's flag, their moves cost nothing)
+            if a_moves and a >= strided.MIN_ELEMENTS:
+                a_moves = _moves(plan, labels[step.left], low.a_perm, low.a_shape, item)
+            if b_moves and b >= strided.MIN_ELEMENTS:
+                b_moves = _moves(plan, labels[step.right], low.b_perm, low.b_shape, item)
+        labels.append(tuple(low.out))
+        perm = 2 * ((a if a_moves else 0) + (b if b_moves else 0))
         traffic = item * (a + b + c + perm)
         moved += item * perm
         t_flops = g.flops / rates.gemm[shape_class(g)]
@@ -84,6 +98,10 @@ def bound(plan, rates: Rates = ASSUMED) -> Bound:
             memory += t_bytes
     n = plan.n_slices
     return Bound((compute + memory) * n, compute * n, memory * n, moved * n, rates)
+
+
+def _moves(plan, labels, perm, shape, item) -> bool:
+    return strided.how_it_runs(tuple(plan.size_dict[i] for i in labels), perm, shape, item) == "move"
 
 
 #: (m, k, n) of the GEMM timed for the skinny and thin classes (the large class is

@@ -8,6 +8,8 @@ from typing import Sequence
 import numpy as np
 
 from ..permute import permute
+from .. import strided
+from ..strided import StridedOperand, batched_matmul, blas_ready, split
 from .base import Backend
 
 
@@ -38,7 +40,13 @@ class NumpyBackend(Backend):
         return np.asarray(a, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
 
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """``a @ b``; into ``out`` (C-contiguous, the product's shape and dtype) when given."""
+        """``a @ b``; into ``out`` (C-contiguous, the product's shape and dtype) when given.
+        A :class:`~qtn.strided.StridedOperand` runs as a batch of GEMMs on its views."""
+        if isinstance(a, StridedOperand) or isinstance(b, StridedOperand):
+            product = batched_matmul(a, b, out)
+            if product is not None:
+                return product
+            a, b = np.asarray(a), np.asarray(b)
         if a.shape[-1] == 1 and (a.shape[-2] == 1 or b.shape[-1] == 1):
             # k = 1 with m = 1 or n = 1 (a diagonal gate's hyperedge): a scaling, one
             # broadcast product instead of a stack of 1 x 1 GEMMs
@@ -49,28 +57,22 @@ class NumpyBackend(Backend):
                           out: np.ndarray | None = None) -> np.ndarray:
         """As :meth:`Backend.transpose_reshape`. A matrix (or stack) that BLAS reads as it
         is -- a transposed one included -- is handed on as a view and ``out`` is ignored;
-        anything else is copied by the blocked permute kernel, into ``out`` (C-contiguous,
+        so is a matrix that is a batch of such views (a :class:`~qtn.strided.StridedOperand`,
+        which :meth:`matmul` runs as batched GEMMs and ``np.asarray`` permutes); anything
+        else is copied by the blocked permute kernel, into ``out`` (C-contiguous,
         of ``shape``) when given."""
         view = a.transpose(perm) if tuple(perm) != tuple(range(a.ndim)) else a
         try:
             reshaped = view.reshape(shape, copy=False)
         except ValueError:  # not expressible as a view: the data must move
             reshaped = None
-        if reshaped is not None and _blas_ready(reshaped):
+        if reshaped is not None and blas_ready(reshaped):
             return reshaped
+        if len(shape) == 2 and a.size >= strided.MIN_ELEMENTS and a.dtype.kind == "c" and any(
+                split(a, perm, shape, side) is not None for side in strided.SIDES):
+            # the summed labels sit between kept ones: matmul runs it as a batch of views
+            return StridedOperand(a, perm, shape)
         if out is not None:
             permute(a, perm, out=out)
             return out  # the caller's buffer itself: the pool tells copies from views by identity
         return permute(a, perm).reshape(shape)
-
-
-def _blas_ready(a: np.ndarray) -> bool:
-    """C-contiguous, or a stack of matrices each with one unit stride (BLAS' N or T form)."""
-    if a.flags.c_contiguous:
-        return True
-    if a.ndim < 2:
-        return False
-    s0, s1 = a.strides[-2:]
-    item = a.itemsize
-    rows, cols = a.shape[-2:]
-    return (s1 == item and s0 >= cols * item) or (s0 == item and s1 >= rows * item)

@@ -1,0 +1,136 @@
+"""Batched GEMMs on strided views (qtn.strided) and the lowering that prices them (issue 10).
+
+Against np.einsum / NumPy references on random and hand-picked operands, random
+networks on every backend, and grid-circuit state vectors against Cirq.
+"""
+
+from __future__ import annotations
+
+import cirq
+import numpy as np
+import pytest
+
+import qtn
+from qtn import layout, strided
+from qtn.execute import contract
+from qtn.planning import plan_from_path
+from qtn.strided import StridedOperand
+
+from helpers import einsum_reference, reference_state, tolerance
+from test_engine_speed import _random_network, _random_path
+
+
+def _c(rng, *shape, dtype=np.complex64):
+    return (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(dtype)
+
+
+@pytest.fixture
+def numpy_backend(monkeypatch):
+    # both roles as batches of views (A's is off by default: measured no faster), small inner runs
+    monkeypatch.setattr(strided, "SIDES", ("a", "b"))
+    monkeypatch.setattr(strided, "MIN_INNER", 8)
+    return qtn.get_backend("numpy")
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("inner_last", [True, False])
+def test_a_with_summed_labels_in_the_middle(numpy_backend, dtype, inner_last):
+    rng = np.random.default_rng(1)
+    # A stored (m1, k, m2) [inner run last: BLAS' T form] or (m1, m2', k... ) with k last
+    x = _c(rng, 64, 32, 48, dtype=dtype) if inner_last else _c(rng, 48, 64, 32, dtype=dtype)
+    perm = (0, 2, 1) if inner_last else (1, 0, 2)
+    want_a = np.transpose(x, perm).reshape(-1, 32)
+    t = _c(rng, 32, 24, dtype=dtype)
+    a = numpy_backend.transpose_reshape(x, perm, want_a.shape)
+    if inner_last:  # column-major views: NumPy would loop over them without BLAS, so permuted
+        assert isinstance(a, np.ndarray) and not np.shares_memory(a, x)
+    else:
+        assert isinstance(a, StridedOperand) and np.shares_memory(a.base, x)
+    tol = 50 * tolerance(dtype)
+    np.testing.assert_allclose(numpy_backend.matmul(a, t), np.einsum("mk,kn->mn", want_a, t), rtol=tol, atol=tol)
+    out = np.full((want_a.shape[0], 24), np.nan, dtype)
+    assert numpy_backend.matmul(a, t, out=out) is out
+    np.testing.assert_allclose(out, want_a @ t, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(numpy_backend.to_host(a), want_a)  # reads as the matrix asked for
+
+
+def test_b_and_both_sides(numpy_backend):
+    rng = np.random.default_rng(2)
+    y = _c(rng, 32, 16, 128)  # B stored (n1, k, n2)
+    b = numpy_backend.transpose_reshape(y, (1, 0, 2), (16, 32 * 128))
+    assert isinstance(b, StridedOperand)
+    want_b = np.transpose(y, (1, 0, 2)).reshape(16, -1)
+    s = _c(rng, 12, 16)
+    np.testing.assert_allclose(numpy_backend.matmul(s, b), np.einsum("mk,kn->mn", s, want_b), rtol=1e-4, atol=1e-4)
+    x = _c(rng, 64, 64, 16)  # A stored (m2, m1, k): a batch over m1 of row-major (m2, k)
+    a = numpy_backend.transpose_reshape(x, (1, 0, 2), (64 * 64, 16))
+    assert isinstance(a, StridedOperand)
+    want_a = np.transpose(x, (1, 0, 2)).reshape(-1, 16)
+    np.testing.assert_allclose(numpy_backend.matmul(a, b), np.einsum("mk,kn->mn", want_a, want_b), rtol=1e-4, atol=1e-4)
+    # an operand that splits only as A, used as B: permuted, still right
+    r = _c(rng, 3, 64 * 64)
+    np.testing.assert_allclose(numpy_backend.matmul(r, a), np.einsum("mk,kn->mn", r, want_a), rtol=1e-4, atol=1e-4)
+
+
+def test_strided_form_cases():
+    dims = {i: 16 for i in range(6)}
+    # storage (0, 1 | 2, 3 | 4, 5): k = (2, 3) in the middle, inner (4, 5) last -> batch of T-form matrices
+    assert layout.strided_form((0, 1, 2, 3, 4, 5), (0, 1, 4, 5), (2, 3), dims)
+    # k split in two runs: no
+    assert not layout.strided_form((0, 2, 1, 3, 4, 5), (0, 1, 4, 5), (2, 3), dims)
+    # neither k nor the inner run ends the storage: no unit stride
+    assert not layout.strided_form((0, 1, 2, 3, 4, 5), (4, 5, 0, 1), (2, 3), dims)
+    # k last: column-major matrices, which NumPy would not hand to BLAS in a stack
+    assert not layout.strided_form((0, 1, 2, 3, 4, 5), (2, 3, 0, 1), (4, 5), dims)
+    # B stored (n1, k, n2) = ((2, 3), (0, 1), (4, 5)): a batch over n1 of row-major (k, n2)
+    assert layout.strided_form((2, 3, 0, 1, 4, 5), (2, 3, 4, 5), (0, 1), dims)
+    # inner run too short
+    small = {i: 2 for i in range(6)}
+    assert not layout.strided_form((0, 1, 2, 3, 4, 5), (0, 1, 2, 5), (3, 4), {**small, 5: 2})
+
+
+@pytest.mark.parametrize("sides", [("b",), ("a", "b")])
+@pytest.mark.parametrize("seed", range(5))
+def test_random_networks_with_strided_operands(seed, sides, backend, monkeypatch):
+    # every operand large enough for the strided path, every step searched
+    monkeypatch.setattr(strided, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(strided, "MIN_INNER", 1)
+    monkeypatch.setattr(strided, "SIDES", sides)
+    monkeypatch.setattr(layout, "SMALL_STEP_ELEMENTS", 0)
+    rng = np.random.default_rng(100 + seed)
+    net = _random_network(rng, n_tensors=8, n_labels=16).canonical()
+    plan = plan_from_path(net, _random_path(rng, net.num_tensors), (), memory_budget=1 << 30)
+    np.testing.assert_allclose(contract(net, plan, backend), einsum_reference(net), atol=1e-9)
+
+
+def test_random_networks_take_the_strided_path(monkeypatch):
+    monkeypatch.setattr(strided, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(strided, "MIN_INNER", 1)
+    monkeypatch.setattr(layout, "SMALL_STEP_ELEMENTS", 0)
+    made = []
+    real = strided.batched_matmul
+
+    def counting(a, b, out):
+        product = real(a, b, out)
+        made.append(product is not None)
+        return product
+
+    monkeypatch.setattr("qtn.backends.numpy.batched_matmul", counting)
+    be = qtn.get_backend("numpy")
+    for seed in range(16):
+        rng = np.random.default_rng(100 + seed)
+        net = _random_network(rng, n_tensors=8, n_labels=16).canonical()
+        plan = plan_from_path(net, _random_path(rng, net.num_tensors), (), memory_budget=1 << 30)
+        contract(net, plan, be)
+    assert sum(made) >= 3  # the test above exercises batched views, not only permutes
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_grid_state_vector_with_strided_operands_matches_cirq(seed, monkeypatch):
+    monkeypatch.setattr(strided, "MIN_ELEMENTS", 1 << 6)
+    monkeypatch.setattr(strided, "MIN_INNER", 2)
+    monkeypatch.setattr(layout, "SMALL_STEP_ELEMENTS", 1 << 6)
+    qubits = cirq.GridQubit.rect(3, 4)
+    circuit = cirq.experiments.random_rotations_between_grid_interaction_layers_circuit(qubits, 8, seed=seed)
+    got = qtn.state_vector(circuit, backend="numpy", plan_cache=False)
+    np.testing.assert_allclose(got, reference_state(circuit), atol=1e-5)
