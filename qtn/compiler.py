@@ -10,6 +10,8 @@ builder: single-layer (:mod:`qtn.ket`), doubled and density-matrix
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -212,9 +214,16 @@ def op_tensors(
 def gate_key(op: cirq.Operation) -> Any:
     """A key under which an op's tensors can be cached and reused for equal gates on
     other qubits, or None where the op has no hashable gate."""
-    if op.gate is None:
+    if type(op) is cirq.ControlledOperation:
+        # its ``gate`` builds a new ControlledGate on every access: key by the parts instead
+        sub = op.sub_operation
+        if sub.gate is None:
+            return None
+        key: Any = ("controlled", sub.gate, len(sub.qubits), op.control_values, len(op.qubits))
+    elif op.gate is None:
         return None
-    key = (op.gate, len(op.qubits))
+    else:
+        key = (op.gate, len(op.qubits))
     try:
         hash(key)
     except TypeError:
@@ -365,9 +374,67 @@ def compile_circuit(circuit: cirq.AbstractCircuit, qubit_order: Any = None, para
         TypeError / ValueError: as :func:`qtn.circuits.resolve_circuit`,
             :func:`qtn.circuits.resolve_qubit_order` and :func:`compile_ops`.
     """
+    key = _compile_key(circuit, qubit_order, param_resolver, dtype)
+    if key is not None:
+        with _compiled_lock:
+            found = _compiled.get(key)
+            if found is not None:
+                _compiled.move_to_end(key)
+                return found
     resolved = resolve_circuit(circuit, param_resolver)
     qubits = resolve_qubit_order(resolved, qubit_order)
-    return compile_ops(resolved.all_operations(), qubits, dtype, channels=False)
+    cc = compile_ops(resolved.all_operations(), qubits, dtype, channels=False)
+    if key is not None and sum(p.data.nbytes for op in cc.ops for p in op.pieces) <= COMPILED_MAX_BYTES:
+        with _compiled_lock:
+            _compiled[key] = cc
+            while len(_compiled) > COMPILED_ENTRIES:
+                _compiled.popitem(last=False)
+    return cc
+
+
+#: Compiled circuits kept (by circuit, qubit order, parameters and dtype), each of at
+#: most this many bytes of tensors: a repeated call on the same circuit skips Cirq's
+#: unitaries, and the fused blocks and plan choices kept on the compiled circuit.
+COMPILED_ENTRIES = 32
+COMPILED_MAX_BYTES = 1 << 26
+_compiled: "OrderedDict[tuple, CompiledCircuit]" = OrderedDict()
+_compiled_lock = threading.Lock()
+
+
+def clear_compiled() -> None:
+    """Forget the compiled circuits kept by :func:`compile_circuit` (e.g. to time a first call)."""
+    with _compiled_lock:
+        _compiled.clear()
+
+
+def _compile_key(circuit: Any, qubit_order: Any, param_resolver: Any, dtype: Any) -> "tuple | None":
+    """The key of a compiled circuit, or None where it has none. The circuit by its frozen
+    copy: ``cirq.Circuit.freeze`` keeps one until the circuit is changed, and a frozen
+    circuit keeps its hash, so a lookup costs a microsecond."""
+    if not isinstance(circuit, cirq.AbstractCircuit):
+        return None
+    if isinstance(qubit_order, (list, tuple)):
+        order: Any = ("list", tuple(qubit_order))
+    elif qubit_order is None or isinstance(qubit_order, cirq.QubitOrder):
+        order = qubit_order
+    else:
+        return None
+    params: Any = None
+    if param_resolver is not None:
+        if not cirq.is_parameterized(circuit):
+            params = None  # nothing to resolve: the values cannot matter
+        else:
+            try:
+                params = frozenset(cirq.ParamResolver(param_resolver).param_dict.items())
+                hash(params)
+            except TypeError:
+                return None
+    try:
+        key = (circuit.freeze(), order, params, np.dtype(dtype).str)
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _template(op: cirq.Operation, dtype: np.dtype, channels: bool) -> tuple[tuple[Piece, ...], bool, complex]:

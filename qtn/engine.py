@@ -11,18 +11,25 @@ Simulator, ``qtn.compile``) contracts through :func:`plan_and_contract`.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Callable
 
 import numpy as np
 
 from .checkpoint import Checkpoint
 from .execute import contract
-from .executors import Runner, resolve, task_limit
+from .backends.numpy import NumpyBackend
+from .executors import Runner, SerialRunner, resolve, task_limit
 from .network import Network, components
 from .options import RunOptions
+from .plan_cache import PlanCache
 from .planning import MemoryLimit, Plan, plan_network
 from .roofline import measure_rates
 from .statevector import choose_plan
+from .sv_direct import contract_direct
+
+#: Choices remembered per compiled circuit (one per open qubits, bits and options).
+_CHOICES_PER_CIRCUIT = 8
 
 
 def peak_limit(opts: RunOptions, runner: Runner | None = None) -> MemoryLimit:
@@ -39,7 +46,7 @@ def plan_for(network: Network, opts: RunOptions, limit: MemoryLimit | None = Non
     return plan_network(network, memory_budget=opts.max_memory, optimize=opts.optimize,
                         search_time=opts.search_time, progress=opts.progress,
                         peak_limit=peak_limit(opts) if limit is None else limit, cache=opts.plan_cache,
-                        seed=opts.plan_seed, flop_rate=opts.backend.flop_rate(opts.dtype))
+                        seed=opts.plan_seed, flop_rate=lambda: opts.backend.flop_rate(opts.dtype))
 
 
 def choose(network: Network, opts: RunOptions, limit: MemoryLimit, circuit: tuple | None) -> tuple[Network, Plan]:
@@ -57,8 +64,61 @@ def choose(network: Network, opts: RunOptions, limit: MemoryLimit, circuit: tupl
         net = network.simplified().canonical()
         return net, plan_for(net, opts.replace(optimize=optimize), limit)
 
+    direct = isinstance(opts.backend, NumpyBackend) and opts.executor is None
     return choose_plan(cc, open_positions, bits, min(opts.max_memory, limit.bytes), tensor_network, initial,
-                       rates=measure_rates(opts.backend, opts.dtype), cache=opts.plan_cache)
+                       rates=measure_rates(opts.backend, opts.dtype), cache=opts.plan_cache, direct=direct)
+
+
+class _RecordingCache:
+    """A plan cache that notes every plan it hands out or takes, so that a remembered
+    choice can later check that each plan it rests on is still in the cache."""
+
+    def __init__(self, cache: PlanCache) -> None:
+        self.cache = cache
+        self.used: list[tuple[str, Plan]] = []
+
+    def get(self, key: str, network: Network) -> "Plan | None":
+        plan = self.cache.get(key, network)
+        if plan is not None:
+            self.used.append((key, plan))
+        return plan
+
+    def put(self, key: str, plan: Plan) -> None:
+        self.cache.put(key, plan)
+        self.used.append((key, plan))
+
+
+def _remembered_choice(network: Network, opts: RunOptions, limit: MemoryLimit, circuit: tuple) -> tuple[Network, Plan]:
+    """:func:`choose`, remembered on the compiled circuit while the plans it rests on stay
+    in ``opts.plan_cache``: a repeated call skips building the Schrödinger network,
+    simplifying the tensor network and both cache lookups (clearing the cache forgets it)."""
+    cc, open_positions, bits, initial = circuit
+    cache = opts.plan_cache
+    if cache is None or initial is not None or not isinstance(cache, PlanCache):
+        return choose(network, opts, limit, circuit)
+    key = (id(cache), tuple(open_positions), None if bits is None else tuple(bits), opts.max_memory, limit.bytes,
+           type(opts.backend), opts.backend.name, opts.dtype, opts.search_time, opts.plan_seed,
+           opts.executor is None)
+    memo = cc.__dict__.setdefault("_choices", OrderedDict())
+    found = memo.get(key)
+    if found is not None:
+        used, net, plan = found
+        if all(cache.peek(k) is p for k, p in used):
+            return net, plan
+    recorder = _RecordingCache(cache)
+    net, plan = choose(network, opts.replace(plan_cache=recorder), limit, circuit)
+    # a direct Schrödinger run needs no network: keep none alive for it
+    memo[key] = (tuple(recorder.used), None if direct_ok(plan, opts, None) else net, plan)
+    while len(memo) > _CHOICES_PER_CIRCUIT:
+        memo.popitem(last=False)
+    return net, plan
+
+
+def direct_ok(plan: Plan, opts: RunOptions, runner: "Runner | None") -> bool:
+    """Whether ``plan`` runs as :mod:`qtn.sv_direct` applies it: a Schrödinger plan on the
+    NumPy backend, in this process, one slice."""
+    return (plan.method.startswith("schrodinger") and plan.n_slices == 1 and isinstance(opts.backend, NumpyBackend)
+            and (runner is None or isinstance(runner, SerialRunner)))
 
 
 def plan_and_contract(network: Network, opts: RunOptions, circuit: tuple | None = None) -> tuple[np.ndarray, Plan]:
@@ -73,7 +133,12 @@ def plan_and_contract(network: Network, opts: RunOptions, circuit: tuple | None 
     runner = resolve(opts.executor)
     limit = peak_limit(opts, runner)
     slot = opts.checkpoint.next_slot() if isinstance(opts.checkpoint, Checkpoint) else opts.checkpoint
-    if slot is None:
+    if slot is None and circuit is not None and opts.optimize is None:
+        net, plan = _remembered_choice(network, opts, limit, circuit)
+        if direct_ok(plan, opts, runner):
+            cc, open_positions, bits, initial = circuit
+            return contract_direct(cc, open_positions, bits, initial).astype(opts.dtype, copy=False), plan
+    elif slot is None:
         net, plan = choose(network, opts, limit, circuit)
     else:  # a checkpoint keeps the tensor-network plan it was first run with
         net = network.simplified().canonical()

@@ -93,6 +93,16 @@ class PlanCache:
             self._remember(key, plan)
         return plan
 
+    def peek(self, key: str) -> "Plan | None":
+        """The plan under ``key`` if this cache holds it in memory (counted as a hit), else
+        None without reading the disk or the parent (and without counting a miss)."""
+        with self._lock:
+            plan = self._memory.get(key)
+            if plan is not None:
+                self._memory.move_to_end(key)
+                self.hits += 1
+            return plan
+
     def put(self, key: str, plan: "Plan") -> None:
         """Keep ``plan`` under ``key`` in memory and, with a directory, on disk."""
         with self._lock:

@@ -22,12 +22,12 @@ import math
 import random
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from opt_einsum import get_symbol
 from opt_einsum.parser import _einsum_symbols_base as _BASE_SYMBOLS
 
-from .gemm import GemmSpec, LoweredStep
+from .gemm import GemmSpec, LoweredStep, lower_pair
 from .layout import lower_path
 from .network import Network
 from .search_seed import register_seeded_trials, seeded
@@ -233,7 +233,7 @@ def plan_network(
     peak_limit: MemoryLimit | None = None,
     cache: PlanCache | None = None,
     seed: int = 0,
-    flop_rate: float | None = None,
+    flop_rate: "float | Callable[[], float] | None" = None,
 ) -> Plan:
     """Find (or fetch from ``cache``) a plan for a canonical network.
 
@@ -251,7 +251,8 @@ def plan_network(
         flop_rate: the contraction rate (real flop/s) of the device the plan is for,
             e.g. ``Backend.flop_rate()``: a search stops once it has taken as long as
             the best contraction found would take (not part of the cache key).
-            Default: the NumPy backend's, i.e. this host's CPUs.
+            Default: the NumPy backend's, i.e. this host's CPUs. A callable is
+            asked only when the plan is not in ``cache``.
 
     Raises:
         ValueError: the budget or peak limit is below what any slicing can reach (the
@@ -265,10 +266,6 @@ def plan_network(
     if peak_limit is not None and not isinstance(peak_limit, MemoryLimit):
         raise TypeError(f"peak_limit must be a qtn.planning.MemoryLimit, not {type(peak_limit).__name__}")
     check_optimize(optimize)
-    if flop_rate is None:
-        from .backends.base import get_backend
-
-        flop_rate = get_backend("numpy").flop_rate(network.arrays[0].dtype if network.arrays else "complex64")
     itemsize = network.arrays[0].dtype.itemsize if network.arrays else 8
     key = None
     if cache is not None and (optimize is None or isinstance(optimize, str)):
@@ -276,6 +273,13 @@ def plan_network(
         found = cache.get(key, network)
         if found is not None:
             return found
+    # the rate only after the lookup: a cached plan needs none
+    if flop_rate is None:
+        from .backends.base import get_backend
+
+        flop_rate = get_backend("numpy").flop_rate(network.arrays[0].dtype if network.arrays else "complex64")
+    elif callable(flop_rate):
+        flop_rate = float(flop_rate())
     search = dict(optimize=optimize, search_time=search_time, progress=progress, flop_rate=flop_rate)
     with seeded(seed):
         if peak_limit is None or peak_limit.bytes >= memory_budget:
@@ -438,7 +442,8 @@ def _fit_peak(network: Network, plan: Plan, limit: MemoryLimit) -> Plan:
 def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, greedy_tree,
            flop_rate):
     """Hyper-optimize in rounds until the search has taken as long as the best
-    contraction found would take to run (at ``flop_rate``), or ``cap`` seconds.
+    contraction found would take to run (:func:`predicted_seconds` at ``flop_rate``),
+    or ``cap`` seconds.
 
     Two stages: cheap random-greedy trials with small subtree reconfiguration (enough
     for circuits of ~30 qubits, found in about a second), then, while the best
@@ -470,9 +475,22 @@ def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, pro
             if best is None or _score(tree) < _score(best):
                 best, method = tree, name
             elapsed = time.perf_counter() - t0
-            if elapsed > cap or elapsed > _score(best) / flop_rate:
+            if elapsed > cap or elapsed > predicted_seconds(_score(best), flop_rate):
                 return best, method
     return best, method
+
+
+#: The share of ``Backend.flop_rate`` (a large square GEMM) a whole contraction reaches:
+#: its GEMMs are skinny or batched and it permutes between them. Measured here: a
+#: 30-qubit grid circuit of depth 14 contracted at 25 GFLOP/s against 152 GFLOP/s
+#: (16 %, load 3.7 on 2 cores); Sycamore m = 10 at 28 % (issue 10).
+ACHIEVED_FRACTION = 0.2
+
+
+def predicted_seconds(flops: float, flop_rate: float) -> float:
+    """How long a contraction of ``flops`` takes at ``flop_rate`` (a square GEMM's rate):
+    what a search may spend before it costs more than it can save."""
+    return flops / (ACHIEVED_FRACTION * flop_rate)
 
 
 def _score(tree) -> float:
@@ -488,6 +506,7 @@ def plan_from_path(
     memory_budget: int,
     peak_limit: int | None = None,
     method: str = "given path",
+    layout: bool | None = None,
 ) -> Plan:
     """The plan of a known contraction order (e.g. the one a checkpoint was run with).
 
@@ -498,6 +517,9 @@ def plan_from_path(
         memory_budget: recorded as ``Plan.memory_budget`` (not searched under).
         peak_limit: recorded as ``Plan.peak_limit``.
         method: recorded as ``Plan.method``.
+        layout: choose the intermediates' layouts (:func:`qtn.layout.lower_path`); default:
+            yes, except for a Schrödinger order (``method`` ``"schrodinger..."``), lowered
+            plainly (:func:`plain_lowering`).
 
     Raises:
         ValueError: the path or sliced labels do not fit the network.
@@ -517,12 +539,40 @@ def plan_from_path(
     if bad:
         raise ValueError(f"sliced labels {bad} are not inner labels of the network")
     itemsize = network.arrays[0].dtype.itemsize if network.arrays else 8
-    plan = _build(network, None, tuple(sliced), memory_budget, itemsize, 0.0, method, ssa_path=pairs)
+    if layout is None:
+        layout = not method.startswith("schrodinger")
+    plan = _build(network, None, tuple(sliced), memory_budget, itemsize, 0.0, method, ssa_path=pairs, layout=layout)
     return replace(plan, peak_limit=peak_limit)
 
 
+def plain_lowering(inputs: Sequence[tuple[int, ...]], ssa_path: Sequence[tuple[int, int]],
+                   output: Sequence[int], sizes: Mapping[int, int]) -> tuple[list[Step], tuple[int, ...]]:
+    """Every step lowered in its operands' storage order (:func:`qtn.gemm.lower_pair`), without
+    :func:`qtn.layout.lower_path`'s layout search: linear in the path, for the Schrödinger
+    order, whose thousands of steps each multiply a small block into the state."""
+    holders: dict[int, int] = {}
+    for ix in inputs:
+        for i in ix:
+            holders[i] = holders.get(i, 0) + 1
+    out_set = set(output)
+    labels = [tuple(ix) for ix in inputs]
+    steps: list[Step] = []
+    for x, y in ssa_path:
+        a, b = labels[x], labels[y]
+        for i in a + b:
+            holders[i] -= 1
+        keep = {i for i in a + b if holders[i] > 0 or i in out_set}
+        low = lower_pair(a, b, keep, sizes)
+        for i in low.out:
+            holders[i] = holders.get(i, 0) + 1
+        labels.append(low.out)
+        steps.append(Step(x, y, low))
+    final = labels[-1] if steps else (labels[0] if labels else ())
+    return steps, tuple(final)
+
+
 def _build(network: Network, tree, sliced: Sequence[int], budget: int, itemsize: int, seconds: float, method: str,
-           ssa_path: Sequence[tuple[int, int]] | None = None) -> Plan:
+           ssa_path: Sequence[tuple[int, int]] | None = None, layout: bool = True) -> Plan:
     sizes = network.size_dict
     sliced_set = set(sliced)
     inputs = tuple(tuple(i for i in ix if i not in sliced_set) for ix in network.indices)
@@ -531,19 +581,21 @@ def _build(network: Network, tree, sliced: Sequence[int], budget: int, itemsize:
     if ssa_path is None:
         ssa_path = tree.get_ssa_path() if tree is not None else []
 
-    lowered_steps, final = lower_path(inputs, ssa_path, output, sizes)
+    if layout:
+        lowered_steps, final = lower_path(inputs, ssa_path, output, sizes)
+    else:
+        lowered_steps, final = plain_lowering(inputs, ssa_path, output, sizes)
     live_bytes = {t: math.prod(sizes[i] for i in ix) * itemsize for t, ix in enumerate(inputs)}
     steps: list[Step] = []
     largest = max(live_bytes.values(), default=itemsize)
-    peak = sum(live_bytes.values())
+    peak = current = sum(live_bytes.values())  # current: bytes live now, kept as a running total
     flops = 0
     for n_done, ps in enumerate(lowered_steps):
         lowered, left, right = ps.lowered, ps.left, ps.right
         out_bytes = math.prod(lowered.out_shape) * itemsize
-        current = sum(live_bytes.values())
         # the permuted copies of both operands plus the product exist at once
         peak = max(peak, current + live_bytes[left] + live_bytes[right] + out_bytes)
-        del live_bytes[left], live_bytes[right]
+        current += out_bytes - live_bytes.pop(left) - live_bytes.pop(right)
         live_bytes[len(inputs) + n_done] = out_bytes
         largest = max(largest, out_bytes)
         flops += lowered.gemm.flops
