@@ -136,7 +136,8 @@ def pool_stats(pool: cf.ProcessPoolExecutor, reset: bool) -> list[dict[str, floa
 
 
 def summed(stats: list[dict[str, float]]) -> dict[str, float]:
-    keys = ("chunks", "slices", "seconds", "minor_faults", "hits", "misses", "fresh_bytes", "alloc_seconds")
+    keys = ("chunks", "slices", "seconds", "cpu_seconds", "minor_faults", "hits", "misses", "fresh_bytes",
+            "alloc_seconds")
     return {k: float(sum(s.get(k, 0) for s in stats)) for k in keys}
 
 
@@ -145,7 +146,8 @@ def breakdown(wall: float, workers: int, stats: dict[str, float], transfer_s: fl
     busy = stats["seconds"]
     alloc = stats["alloc_seconds"]
     rest = max(0.0, wall * workers - busy - transfer_s)
-    return {"compute_s": (busy - alloc) / n, "allocation_s": alloc / n, "transfer_s": transfer_s / n,
+    return {"compute_s": (busy - alloc) / n, "cpu_s": stats["cpu_seconds"] / n, "allocation_s": alloc / n,
+            "transfer_s": transfer_s / n,
             "scheduling_s": rest / n, "minor_faults_per_slice": stats["minor_faults"] / n,
             "pool_misses_per_slice": stats["misses"] / n, "chunks": stats["chunks"]}
 
@@ -174,7 +176,7 @@ class Ceiling:
     (shared memory bandwidth, L3, turbo frequency), not qtn's. Needs two usable cores.
     """
 
-    def __init__(self, cores: list[int]) -> None:
+    def __init__(self, cores: list[int], pin: bool = True) -> None:
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
@@ -182,7 +184,8 @@ class Ceiling:
         self.outbox = ctx.Queue()
         self.cores = cores[:WORKERS]
         self.inboxes = [ctx.Queue() for _ in self.cores]
-        self.procs = [ctx.Process(target=_ceiling_worker, args=(core, box, self.outbox, self.go), daemon=True)
+        self.procs = [ctx.Process(target=_ceiling_worker, args=(core, pin, box, self.outbox, self.go),
+                                  daemon=True)
                       for core, box in zip(self.cores, self.inboxes)]
         for proc in self.procs:
             proc.start()
@@ -194,8 +197,9 @@ class Ceiling:
             box.put(("load", (path, warm)))
         self.facts = [self._get("ready") for _ in self.inboxes]
 
-    def run(self, parts: list[list[int]]) -> list[float]:
-        """Seconds each of the first ``len(parts)`` processes took over its part, all started together."""
+    def run(self, parts: list[list[int]]) -> list[tuple[float, float]]:
+        """Wall and CPU seconds each of the first ``len(parts)`` processes took over its part,
+        all started together."""
         self.go.clear()
         for box, part in zip(self.inboxes, parts):
             box.put(("run", part))
@@ -203,7 +207,7 @@ class Ceiling:
             self._get("armed")
         self.go.set()
         done = sorted(self._get("done") for _ in parts)
-        return [seconds for _, seconds in done]
+        return [(wall, cpu) for _, wall, cpu in done]
 
     def _get(self, kind: str) -> Any:
         got, value = self.outbox.get(timeout=600)
@@ -219,10 +223,12 @@ class Ceiling:
             proc.join(timeout=10)
 
 
-def _ceiling_worker(core: int, inbox: Any, outbox: Any, go: Any) -> None:
-    """One ceiling process: pinned to ``core``, one thread everywhere, the serial code path."""
+def _ceiling_worker(core: int, pin: bool, inbox: Any, outbox: Any, go: Any) -> None:
+    """One ceiling process: pinned to ``core`` (unless ``pin`` is False), one thread everywhere,
+    the serial code path."""
     try:
-        os.sched_setaffinity(0, {core})
+        if pin:
+            os.sched_setaffinity(0, {core})
         executors.limit_blas_threads(1)  # BLAS, OpenMP and the permute kernel
         backend = qtn.get_backend("numpy")
         net = plan = None
@@ -239,9 +245,9 @@ def _ceiling_worker(core: int, inbox: Any, outbox: Any, go: Any) -> None:
             elif cmd == "run":
                 outbox.put(("armed", core))
                 go.wait()
-                t0 = time.perf_counter()
+                t0, cpu0 = time.perf_counter(), time.thread_time()
                 contract(net, plan, backend, slices=arg)
-                outbox.put(("done", (core, time.perf_counter() - t0)))
+                outbox.put(("done", (core, time.perf_counter() - t0, time.thread_time() - cpu0)))
     except BaseException as err:  # noqa: BLE001 - reported to the parent, which stops
         outbox.put(("error", f"core {core}: {type(err).__name__}: {err}"))
 
@@ -317,7 +323,7 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
     walls: dict[str, list[float]] = {}
     stats: dict[str, dict[str, float]] = {}
     values: dict[str, complex] = {}
-    ceil: dict[str, list[float]] = {"alone": [], "pair": [], "pair_each": []}
+    ceil: dict[str, list[Any]] = {"alone": [], "pair": [], "pair_each": [], "cpu_alone": [], "cpu_pair": []}
     half = [list(range(0, n // 2)), list(range(n // 2, n))]
     for r in range(repeat):
         todo = {**ways, **(once if r == 0 else {})}
@@ -330,11 +336,13 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
             for k, v in st.items():
                 acc[k] = acc.get(k, 0.0) + v
         if ceiling is not None:
-            [alone] = ceiling.run([list(range(n))])
+            [(alone, cpu)] = ceiling.run([list(range(n))])
             pair = ceiling.run(half)
             ceil["alone"].append(alone)
-            ceil["pair"].append(max(pair))
-            ceil["pair_each"].append(pair)
+            ceil["cpu_alone"].append(cpu / n)
+            ceil["pair"].append(max(w for w, _ in pair))
+            ceil["pair_each"].append([w for w, _ in pair])
+            ceil["cpu_pair"].append(sum(c for _, c in pair) / n)
         print(f"  round {r + 1}/{repeat}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in walls.items() if len(v) == r + 1)
               + (f", ceiling alone {ceil['alone'][-1]:.2f} s, pair {ceil['pair'][-1]:.2f} s" if ceiling else "")
               + f"; load {os.getloadavg()[0]:.2f}", flush=True)
@@ -366,6 +374,8 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
         alone_slice = _median(ceil["alone"]) / n
         pair_slice = _median([sum(each) / n for each in ceil["pair_each"]])  # per slice, mean of the two
         ceiling_row = {"speedup": _median(ratios), "speedup_per_round": ratios, "alone_s": ceil["alone"],
+                       "cpu_per_slice_alone_s": _median(ceil["cpu_alone"]),
+                       "cpu_per_slice_together_s": _median(ceil["cpu_pair"]),
                        "pair_s": ceil["pair"], "pair_each_s": ceil["pair_each"], "per_slice_alone_s": alone_slice,
                        "per_slice_together_s": pair_slice, "contention_slowdown": pair_slice / alone_slice,
                        "cores": ceiling.cores, "worker_facts": facts["ceiling"],
@@ -373,21 +383,28 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
                               "serial code path; alone: one of them over all slices; pair: both at once over half"}
         for label in ("processes", "dask"):
             rows[label]["share_of_ceiling"] = rows[label]["speedup_vs_serial"] / ceiling_row["speedup"]
+            # CPU time holds where wall time does not (other work on the machine): a worker that
+            # spends more CPU per slice than an independent process running at the same time does
+            # more work per slice -- that part is qtn's
+            rows[label]["cpu_vs_ceiling_together"] = rows[label]["cpu_s"] / ceiling_row["cpu_per_slice_together_s"]
 
     for label, row in rows.items():
         row["rel_diff"] = abs(row["value"] - rows["serial"]["value"]) / abs(rows["serial"]["value"])
         print(f"  {label:24s} {row['wall_s']:7.2f} s  {row['speedup_vs_serial']:5.2f}x   per slice: compute "
               f"{row['compute_s'] * 1e3:8.2f} ms, allocation {row['allocation_s'] * 1e3:6.2f} ms "
-              f"({row['minor_faults_per_slice']:.0f} page faults), transfer {row['transfer_s'] * 1e3:6.2f} ms, "
+              f"({row['minor_faults_per_slice']:.0f} page faults), CPU {row['cpu_s'] * 1e3:7.2f} ms, transfer {row['transfer_s'] * 1e3:6.2f} ms, "
               f"scheduling/idle {row['scheduling_s'] * 1e3:7.2f} ms; {row['chunks']:.0f} chunks; "
               f"|diff| {row['rel_diff']:.1e}")
     if ceiling_row is not None:
         print(f"  independent-process ceiling (measured): {ceiling_row['speedup']:.2f}x: one pinned process alone "
               f"{ceiling_row['per_slice_alone_s'] * 1e3:.0f} ms per slice, two at once "
               f"{ceiling_row['per_slice_together_s'] * 1e3:.0f} ms per slice each "
-              f"({ceiling_row['contention_slowdown']:.2f}x slower: the machine's shared memory, L3, frequency)")
+              f"({ceiling_row['contention_slowdown']:.2f}x slower: the machine's shared memory, L3, frequency); "
+              f"CPU per slice alone {ceiling_row['cpu_per_slice_alone_s'] * 1e3:.0f} ms, together "
+              f"{ceiling_row['cpu_per_slice_together_s'] * 1e3:.0f} ms")
         for label in ("processes", "dask"):
-            print(f"  {label} reaches {rows[label]['share_of_ceiling']:.0%} of the ceiling (the rest is qtn's)")
+            print(f"  {label} reaches {rows[label]['share_of_ceiling']:.0%} of the ceiling's speed-up; its CPU per "
+                  f"slice is {rows[label]['cpu_vs_ceiling_together']:.2f}x that of the two independent processes")
     saved = (rows["serial_no_pool"]["wall_s"] - rows["serial"]["wall_s"]) / n
     print(f"  buffer pool saves {saved * 1e3:.2f} ms per slice serially (measured: pool off - pool on, round 1)")
     serial_s = rows["serial"]["wall_s"]
