@@ -138,7 +138,8 @@ def pool_stats(pool: cf.ProcessPoolExecutor, reset: bool) -> list[dict[str, floa
 def summed(stats: list[dict[str, float]]) -> dict[str, float]:
     keys = ("chunks", "slices", "seconds", "cpu_seconds", "minor_faults", "hits", "misses", "fresh_bytes",
             "alloc_seconds")
-    return {k: float(sum(s.get(k, 0) for s in stats)) for k in keys}
+    return {**{k: float(sum(s.get(k, 0) for s in stats)) for k in keys},
+            "max_worker_cpu_seconds": max(float(s.get("cpu_seconds", 0)) for s in stats)}
 
 
 def breakdown(wall: float, workers: int, stats: dict[str, float], transfer_s: float, n: int) -> dict[str, float]:
@@ -146,7 +147,8 @@ def breakdown(wall: float, workers: int, stats: dict[str, float], transfer_s: fl
     busy = stats["seconds"]
     alloc = stats["alloc_seconds"]
     rest = max(0.0, wall * workers - busy - transfer_s)
-    return {"compute_s": (busy - alloc) / n, "cpu_s": stats["cpu_seconds"] / n, "allocation_s": alloc / n,
+    return {"compute_s": (busy - alloc) / n, "cpu_s": stats["cpu_seconds"] / n,
+            "busiest_worker_cpu_s": stats["max_worker_cpu_seconds"], "allocation_s": alloc / n,
             "transfer_s": transfer_s / n,
             "scheduling_s": rest / n, "minor_faults_per_slice": stats["minor_faults"] / n,
             "pool_misses_per_slice": stats["misses"] / n, "chunks": stats["chunks"]}
@@ -281,13 +283,17 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
     result_bytes = int(np.prod([plan.size_dict[o] for o in plan.output], dtype=np.int64)) * plan.itemsize
     warm = min(2 * WORKERS, n)
 
-    def serial(pool_on: bool, threads: int = 1) -> Callable[[], tuple[Any, dict[str, float]]]:
+    def serial(pool_on: bool, permute_threads: int = 1) -> Callable[[], tuple[Any, dict[str, float]]]:
         def go() -> tuple[Any, dict[str, float]]:
+            from qtn import permute
+
             buffers.ENABLED = pool_on
             try:
-                # one core: one BLAS thread and one permute thread (threadpoolctl alone
-                # leaves the permute kernel on every core); ``threads`` for the diagnostic row
-                with executors.threads_limited(threads):
+                # one core: one BLAS thread and one permute thread (threadpoolctl alone leaves
+                # the permute kernel on every core); ``permute_threads`` for the diagnostic row
+                # of the baseline before that was fixed
+                with executors.threads_limited(1):
+                    permute.set_num_threads(permute_threads)
                     worker_stats(reset=True)
                     value = contract(net, plan, backend)
                     return value, summed([worker_stats()])
@@ -312,6 +318,8 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
     contract(net, plan, backend, executor=client, slices=range(warm))
     facts = {"processes": [s["facts"] for s in pool_stats(pool, reset=False)],
              "dask": list(client.run(worker_facts).values())}
+    if n < WORKERS:  # nothing to share between two processes
+        ceiling = None
     if ceiling is not None:
         with executors._payload_file((net, plan)) as path:
             ceiling.load(path, min(2, n))
@@ -323,7 +331,8 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
     walls: dict[str, list[float]] = {}
     stats: dict[str, dict[str, float]] = {}
     values: dict[str, complex] = {}
-    ceil: dict[str, list[Any]] = {"alone": [], "pair": [], "pair_each": [], "cpu_alone": [], "cpu_pair": []}
+    ceil: dict[str, list[Any]] = {"alone": [], "pair": [], "pair_each": [], "cpu_alone": [], "cpu_pair": [],
+                                  "cpu_ratio": []}
     half = [list(range(0, n // 2)), list(range(n // 2, n))]
     for r in range(repeat):
         todo = {**ways, **(once if r == 0 else {})}
@@ -343,6 +352,7 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
             ceil["pair"].append(max(w for w, _ in pair))
             ceil["pair_each"].append([w for w, _ in pair])
             ceil["cpu_pair"].append(sum(c for _, c in pair) / n)
+            ceil["cpu_ratio"].append(cpu / max(c for _, c in pair))
         print(f"  round {r + 1}/{repeat}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in walls.items() if len(v) == r + 1)
               + (f", ceiling alone {ceil['alone'][-1]:.2f} s, pair {ceil['pair'][-1]:.2f} s" if ceiling else "")
               + f"; load {os.getloadavg()[0]:.2f}", flush=True)
@@ -376,6 +386,7 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
         ceiling_row = {"speedup": _median(ratios), "speedup_per_round": ratios, "alone_s": ceil["alone"],
                        "cpu_per_slice_alone_s": _median(ceil["cpu_alone"]),
                        "cpu_per_slice_together_s": _median(ceil["cpu_pair"]),
+                       "cpu_speedup": _median(ceil["cpu_ratio"]),
                        "pair_s": ceil["pair"], "pair_each_s": ceil["pair_each"], "per_slice_alone_s": alone_slice,
                        "per_slice_together_s": pair_slice, "contention_slowdown": pair_slice / alone_slice,
                        "cores": ceiling.cores, "worker_facts": facts["ceiling"],
@@ -388,6 +399,10 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
             # more work per slice -- that part is qtn's
             rows[label]["cpu_vs_ceiling_together"] = rows[label]["cpu_s"] / ceiling_row["cpu_per_slice_together_s"]
 
+    for label in ("processes", "dask"):
+        # derived from measured CPU time: the speed-up were every worker to have its core to
+        # itself (no other work on the machine) and spend the CPU time it spent here
+        rows[label]["cpu_speedup"] = rows["serial"]["cpu_s"] * n / rows[label]["busiest_worker_cpu_s"]
     for label, row in rows.items():
         row["rel_diff"] = abs(row["value"] - rows["serial"]["value"]) / abs(rows["serial"]["value"])
         print(f"  {label:24s} {row['wall_s']:7.2f} s  {row['speedup_vs_serial']:5.2f}x   per slice: compute "
@@ -405,6 +420,8 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
         for label in ("processes", "dask"):
             print(f"  {label} reaches {rows[label]['share_of_ceiling']:.0%} of the ceiling's speed-up; its CPU per "
                   f"slice is {rows[label]['cpu_vs_ceiling_together']:.2f}x that of the two independent processes")
+        print(f"  from CPU time (derived: each worker on a core of its own): ceiling {ceiling_row['cpu_speedup']:.2f}x, "
+              f"processes {rows['processes']['cpu_speedup']:.2f}x, dask {rows['dask']['cpu_speedup']:.2f}x")
     saved = (rows["serial_no_pool"]["wall_s"] - rows["serial"]["wall_s"]) / n
     print(f"  buffer pool saves {saved * 1e3:.2f} ms per slice serially (measured: pool off - pool on, round 1)")
     serial_s = rows["serial"]["wall_s"]
