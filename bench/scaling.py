@@ -3,21 +3,29 @@
 Each case is one sliced amplitude (bitstring 0, complex64) contracted with
 ``qtn.execute.contract`` three ways, as a new user would call it:
 
-* serial: this process with one BLAS thread (threadpoolctl), i.e. one core; also once
-  with the buffer pool off (``qtn.buffers.ENABLED = False``) to measure what reusing
-  buffers saves;
+* serial: this process with one BLAS thread (threadpoolctl) and one permute thread,
+  i.e. one core; in the first round also with the buffer pool off
+  (``qtn.buffers.ENABLED = False``) to measure what reusing buffers saves, and with the
+  permute kernel on every core (the baseline before its threads were limited);
 * a plain ``concurrent.futures.ProcessPoolExecutor(2)`` made by the user (no
   initializer, default start method and allocator): qtn sends the payload once per
-  process and limits each process's BLAS threads to its share;
+  process and limits each process's BLAS and permute threads to its share;
 * Dask: ``qtn.executors.local_cluster(2)`` (2 one-thread worker processes, started
   once, with qtn's worker environment).
 
 Cases: Sycamore m = 10 (``/work/shared/circuits``) with the greedy path under
-``max_memory = 2**22`` complex64 elements (32 slices, the issue's case), the same
-circuit in 4 slices with 64 MiB intermediates (a hyper-searched order sliced by
-and a 20-qubit grid circuit in 1,024 slices (the greedy order sliced
-by cotengra): 1,024 slices of the m = 10 circuit would take ~10 minutes per run on
-this shared machine.
+``max_memory = 2**22`` complex64 elements (32 slices, the issue's case); the same
+circuit in 4 slices of 128 MiB intermediates (``max_memory`` 2**24 elements: the
+32-slice greedy order with two of its sliced labels kept; no planner tried here gives 4
+slices at 64 MiB: greedy at 2**23 elements gives 32 slices of 32 MiB, the hyper search
+64-256 slices, cotengra's slice-and-reconfigure 16); and a 20-qubit grid circuit in
+1,024 slices (the greedy order sliced by cotengra): 1,024 slices of the m = 10 circuit
+would take ~10 minutes per run on this shared machine.
+
+The machine's own limit is measured in the same rounds (:class:`Ceiling`): the serial
+code in two independent processes pinned to a core each. CPU time per slice (each
+task thread's) is recorded beside wall time: on a machine shared with other work the
+wall time says how much of the cores qtn got, the CPU time how much work it did.
 
 Per slice, the wall time of each run is split (measured; ``qtn.execute.worker_stats``
 read back from every worker process):
@@ -38,8 +46,9 @@ cores give.
 
 Usage::
 
-    python bench/scaling.py            # 3 cases, 2 timed runs each (~6-10 min on 2 shared cores)
-    python bench/scaling.py --quick    # the 32-slice case only, one run each
+    python bench/scaling.py                        # 3 cases, 2 rounds each (~15 min on 2 shared cores)
+    python bench/scaling.py --cases 32 --repeat 3  # one case, 3 alternating rounds
+    python bench/scaling.py --quick                # the 32-slice case only, one round
 """
 
 from __future__ import annotations
