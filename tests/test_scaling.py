@@ -107,6 +107,26 @@ def test_the_pool_hands_out_every_buffer_again_and_keeps_under_its_limit():
     assert not any(np.shares_memory(c, pool.take((10, 10), np.complex64)) for _ in range(3))
 
 
+def test_a_threads_next_run_reuses_its_free_buffers_under_the_new_limit():
+    key1, key2, key3 = object(), object(), object()
+    first = buffers.pool_for(key1, 10_000)
+    try:
+        a = first.take((100,), np.complex64)  # 800 bytes
+        b = first.take((50,), np.complex64)  # 400 bytes
+        first.give(b)
+        first.give(a)  # freed last: kept first
+        second = buffers.pool_for(key2, 1_000)  # the thread's next run, a smaller limit
+        assert second.key is key2 and second.held_bytes <= 1_000
+        again = second.take((100,), np.complex64)
+        assert second.stats["hits"] == 1 and np.shares_memory(again, a)  # 800 bytes kept, 400 let go
+        third = buffers.pool_for(key3, 10_000)  # a run that raised mid-slice: its buffer is not counted
+        assert third.held_bytes == 0 and third.take((50,), np.complex64).nbytes == 400
+    finally:
+        buffers.drop(key1), buffers.drop(key2), buffers.drop(key3)
+    assert buffers.pool_for(key3, 10) is not third  # dropped: a new pool
+    buffers.drop(key3)
+
+
 def test_numpy_backend_writes_a_needed_copy_into_out_and_returns_views_as_is():
     backend = qtn.get_backend()
     x = np.arange(24, dtype=np.complex64).reshape(2, 3, 4)
