@@ -9,8 +9,10 @@ threshold straight back to the system, and Dask's nanny lowers that threshold).
 A pool is keyed by exact byte size and bounded: the bytes it holds, in use and free,
 stay under its ``limit`` (the peak one slice may hold), evicting the least recently
 freed buffers first. Each thread has its own pool (threads of one process never share
-a buffer); a pool belongs to one run (``key``) and is dropped when that thread starts
-another run, or by :func:`drop` at the end of a run in this process.
+a buffer); a pool serves one run (``key``) at a time. A worker thread's pool passes its
+free buffers on to that thread's next run (held memory stays under the new run's
+limit); :func:`drop` at the end of a run in this process lets them go, so a caller's
+process holds nothing after a contraction.
 
 Set ``QTN_BUFFER_POOL=0`` in the environment (or :data:`ENABLED` to False) to allocate
 afresh for every intermediate, e.g. to measure what the pool saves.
@@ -121,6 +123,14 @@ class BufferPool:
             if not buffers:
                 del self._free[nbytes]
 
+    def rekey(self, key: Any, limit: int) -> None:
+        """Hand the pool to run ``key``: its free buffers stay (down to ``limit``); buffers the
+        last run still held (it raised mid-slice) are no longer counted."""
+        self.key = key
+        self.limit = int(limit)
+        self._used_bytes = 0
+        self._evict(0)
+
     def clear(self) -> None:
         """Let every free buffer go."""
         self._free.clear()
@@ -135,10 +145,13 @@ def pool_for(key: Any, limit: int) -> BufferPool | None:
     ident = threading.get_ident()
     with _pools_lock:
         pool = _pools.get(ident)
-        if pool is None or pool.key != key:
-            if pool is not None:
-                _retire(pool)
+        if pool is None:
             pool = _pools[ident] = BufferPool(key, limit)
+        elif pool.key != key:
+            # a worker thread's next run: the free buffers of its last one (a run of the same
+            # plan needs the same sizes) serve it up to the new limit, instead of being freed
+            # and page-faulted in again by the new run's first slice
+            pool.rekey(key, limit)
         else:
             pool.limit = max(pool.limit, int(limit))
     return pool

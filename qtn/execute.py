@@ -199,7 +199,7 @@ def run_chunk(job: SliceJob, chunk: Chunk) -> np.ndarray:
     total: np.ndarray | None = None
     own = False  # whether ``total`` is an array made here (so it may be added into)
     resident: dict[int, Array] = {}  # unsliced inputs, uploaded once per chunk
-    t0, faults0 = time.perf_counter(), _minor_faults()
+    t0, cpu0, faults0 = time.perf_counter(), time.thread_time(), _minor_faults()
     for position in range(chunk.start, chunk.stop):
         s = job.slice_at(position)
         try:
@@ -219,11 +219,12 @@ def run_chunk(job: SliceJob, chunk: Chunk) -> np.ndarray:
         _stats["chunks"] += 1
         _stats["slices"] += len(chunk)
         _stats["seconds"] += time.perf_counter() - t0
+        _stats["cpu_seconds"] += time.thread_time() - cpu0
         _stats["minor_faults"] += _minor_faults() - faults0
     return total
 
 
-_stats: dict[str, float] = {"chunks": 0, "slices": 0, "seconds": 0.0, "minor_faults": 0}
+_stats: dict[str, float] = {"chunks": 0, "slices": 0, "seconds": 0.0, "cpu_seconds": 0.0, "minor_faults": 0}
 _stats_lock = threading.Lock()
 
 
@@ -237,12 +238,14 @@ def _minor_faults() -> int:
 
 def worker_stats(reset: bool = False) -> dict[str, float]:
     """What this process's :func:`run_chunk` calls did: ``chunks``, ``slices``, ``seconds``
-    (inside them), ``minor_faults``, and the buffer pools' counters (see
+    (wall time inside them), ``cpu_seconds`` (CPU time of the threads that ran them: not
+    counting time the thread waited for a core, so it holds on a loaded machine; the
+    permute kernel's and BLAS' own threads are not counted), ``minor_faults``, and the buffer pools' counters (see
     :class:`qtn.buffers.BufferPool`). For benchmarks; ``reset`` zeroes the counters."""
     with _stats_lock:
         out = {**_stats, **buffers.pool_stats(), "pid": os.getpid()}
         if reset:
-            _stats.update(chunks=0, slices=0, seconds=0.0, minor_faults=0)
+            _stats.update(chunks=0, slices=0, seconds=0.0, cpu_seconds=0.0, minor_faults=0)
             buffers.reset_stats()
     return out
 

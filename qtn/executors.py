@@ -6,8 +6,9 @@ circuits or plans (``qtn.execute`` gives it slice chunks), only how to
 
 * send the shared payload to each worker once (Dask: ``scatter(broadcast=True)``; a
   process pool: one file the workers read once each and keep, by run);
-* give each task its share of the machine: BLAS/OpenMP threads limited (threadpoolctl)
-  to the cores of its worker over the worker threads sharing them;
+* give each task its share of the machine: BLAS/OpenMP threads (threadpoolctl) and the
+  permute kernel's threads limited to the cores of its worker over the worker threads
+  sharing them;
 * keep a bounded number of tasks in flight, so every worker stays busy and the
   scheduler is not flooded;
 * sum results where they are (Dask: pairwise on the workers) so that the client
@@ -68,12 +69,15 @@ def blas_threads(sharers: int) -> int:
 
 
 _blas_lock = threading.Lock()
-_blas_set: int | None = None  # the BLAS/OpenMP thread count qtn last set in this process
+_blas_set: int | None = None  # the thread count qtn last set in this process
 
 
 def limit_blas_threads(n: int) -> None:
-    """Set this process's BLAS and OpenMP thread pools to ``n`` threads (threadpoolctl),
-    once per change. For worker processes qtn runs tasks in: the setting stays."""
+    """Set this process's BLAS and OpenMP thread pools (threadpoolctl) and the threads of
+    qtn's permute kernel to ``n``, once per change. For worker processes qtn runs tasks
+    in: the setting stays. The permute kernel asks OpenMP for its thread count by itself
+    (``num_threads``), so threadpoolctl alone leaves it on every core of the process:
+    two workers on two cores would each spin two permute threads."""
     global _blas_set
     if _blas_set == n:
         return
@@ -81,8 +85,28 @@ def limit_blas_threads(n: int) -> None:
         if _blas_set != n:
             from threadpoolctl import threadpool_limits
 
+            from . import permute
+
             threadpool_limits(limits=n)
+            permute.set_num_threads(n)
             _blas_set = n
+
+
+@contextlib.contextmanager
+def threads_limited(n: int) -> Iterator[None]:
+    """BLAS/OpenMP pools and the permute kernel on ``n`` threads inside the block (for
+    threads of this process sharing its cores); the earlier settings come back after."""
+    from threadpoolctl import threadpool_limits
+
+    from . import permute
+
+    before = getattr(permute, "_threads", None)  # the module's own setting (None: its default)
+    with threadpool_limits(limits=n):
+        permute.set_num_threads(n)
+        try:
+            yield
+        finally:
+            permute.set_num_threads(before)
 
 
 #: Payloads read from a file by this worker process, by run (the last few runs).
@@ -136,7 +160,7 @@ def _payload_file(shared: Any) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class InWorker:
-    """A task as it runs in a worker process: BLAS threads limited to the worker's share,
+    """A task as it runs in a worker process: BLAS and permute threads limited to the worker's share,
     and the payload read once per process from a file where there is one.
 
     Attributes:
@@ -387,11 +411,11 @@ class FuturesRunner(Runner):
     """Tasks on a ``concurrent.futures`` executor (threads or processes of this machine).
 
     A ``ThreadPoolExecutor`` shares this process's memory: the payload is not copied
-    and the backend object is used as is; for the run, this process's BLAS threads are
-    limited to its cores over the pool's threads. A ``ProcessPoolExecutor`` (any, with
+    and the backend object is used as is; for the run, this process's BLAS and permute
+    threads are limited to its cores over the pool's threads. A ``ProcessPoolExecutor`` (any, with
     or without an initializer) gets the payload in one file that each process reads
-    once and keeps for the run; each task limits its process's BLAS threads to its
-    share of the cores. Any other executor (its workers may be on other machines) gets
+    once and keeps for the run; each task limits its process's BLAS and permute threads
+    to its share of the cores. Any other executor (its workers may be on other machines) gets
     the payload pickled with each task, which is why tasks are chunks of many slices.
     """
 
@@ -412,10 +436,9 @@ class FuturesRunner(Runner):
                    fetch: bool) -> Any:
         with contextlib.ExitStack() as stack:
             if not self.remote:
-                from threadpoolctl import threadpool_limits
-
-                # one process: its BLAS pool is shared by the threads, so it is set here, for the run
-                stack.enter_context(threadpool_limits(limits=blas_threads(self.concurrency)))
+                # one process: its BLAS pool and permute kernel are shared by the threads, so
+                # they are set here, for the run
+                stack.enter_context(threads_limited(blas_threads(self.concurrency)))
             elif isinstance(self.executor, cf.ProcessPoolExecutor):
                 path = stack.enter_context(_payload_file(shared))
                 fn, shared = InWorker(fn, self.concurrency, path, uuid.uuid4().hex), None

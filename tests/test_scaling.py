@@ -107,6 +107,26 @@ def test_the_pool_hands_out_every_buffer_again_and_keeps_under_its_limit():
     assert not any(np.shares_memory(c, pool.take((10, 10), np.complex64)) for _ in range(3))
 
 
+def test_a_threads_next_run_reuses_its_free_buffers_under_the_new_limit():
+    key1, key2, key3 = object(), object(), object()
+    first = buffers.pool_for(key1, 10_000)
+    try:
+        a = first.take((100,), np.complex64)  # 800 bytes
+        b = first.take((50,), np.complex64)  # 400 bytes
+        first.give(b)
+        first.give(a)  # freed last: kept first
+        second = buffers.pool_for(key2, 1_000)  # the thread's next run, a smaller limit
+        assert second.key is key2 and second.held_bytes <= 1_000
+        again = second.take((100,), np.complex64)
+        assert second.stats["hits"] == 1 and np.shares_memory(again, a)  # 800 bytes kept, 400 let go
+        third = buffers.pool_for(key3, 10_000)  # a run that raised mid-slice: its buffer is not counted
+        assert third.held_bytes == 0 and third.take((50,), np.complex64).nbytes == 400
+    finally:
+        buffers.drop(key1), buffers.drop(key2), buffers.drop(key3)
+    assert buffers.pool_for(key3, 10) is not third  # dropped: a new pool
+    buffers.drop(key3)
+
+
 def test_numpy_backend_writes_a_needed_copy_into_out_and_returns_views_as_is():
     backend = qtn.get_backend()
     x = np.arange(24, dtype=np.complex64).reshape(2, 3, 4)
@@ -150,8 +170,12 @@ def test_the_payload_file_is_read_once_per_process_and_removed():
 def _worker_state(_: int) -> tuple[int, list[int], list[str]]:
     import time
 
+    from qtn import permute
+
     time.sleep(0.2)  # long enough that every process of the pool takes one
-    return os.getpid(), [int(i["num_threads"]) for i in threadpool_info()], list(executors._payloads)
+    # the permute kernel's threads count with the BLAS pools: both are the worker's share
+    threads = [int(i["num_threads"]) for i in threadpool_info()] + [permute.num_threads()]
+    return os.getpid(), threads, list(executors._payloads)
 
 
 class RecordingPool(cf.ProcessPoolExecutor):
@@ -181,18 +205,26 @@ def test_a_users_process_pool_gets_the_payload_once_and_a_share_of_the_cores(amp
     here = set(executors._payloads)  # what a forked process inherited is no news
     ran = [(threads, set(runs) - here) for threads, runs in states.values() if set(runs) - here]
     assert ran and len({frozenset(runs) for _, runs in ran}) == 1 and all(len(runs) == 1 for _, runs in ran)
-    # BLAS threads of a process that ran qtn tasks: its share of the cores
+    # BLAS, OpenMP and permute threads of a process that ran qtn tasks: its share of the cores
     assert all(set(threads) == {max(1, CORES // 2)} for threads, _ in ran)
 
 
 def test_a_thread_pool_shares_the_blas_threads_for_the_run_and_gives_them_back(amplitude):
+    from qtn import permute
+
     net, plan, expected = amplitude
     before = [int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
     during = []
-    with cf.ThreadPoolExecutor(2) as pool:
-        got = execute.contract(net, plan, qtn.get_backend(), executor=pool, chunk_size=1,
-                               callback=lambda p: during.append(
-                                   {int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"}))
+    permute.set_num_threads(3)  # a user's own setting: the run takes its share, then gives it back
+    try:
+        with cf.ThreadPoolExecutor(2) as pool:
+            got = execute.contract(net, plan, qtn.get_backend(), executor=pool, chunk_size=1,
+                                   callback=lambda p: during.append(
+                                       {int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"}
+                                       | {permute.num_threads()}))
+        assert permute.num_threads() == 3
+    finally:
+        permute.set_num_threads(None)
     assert got == pytest.approx(expected, abs=1e-12)
     assert during and all(d == {max(1, CORES // 2)} for d in during)
     assert [int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"] == before
