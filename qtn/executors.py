@@ -100,7 +100,7 @@ def threads_limited(n: int) -> Iterator[None]:
 
     from . import permute
 
-    before = getattr(permute, "_threads", None)  # the module's own setting (None: its default)
+    before = permute.thread_setting()
     with threadpool_limits(limits=n):
         permute.set_num_threads(n)
         try:

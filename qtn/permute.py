@@ -38,6 +38,11 @@ def set_num_threads(n: int | None) -> None:
     _threads = n
 
 
+def thread_setting() -> int | None:
+    """What :func:`set_num_threads` last set (None: the default), to restore it later."""
+    return _threads
+
+
 def num_threads() -> int:
     """Threads the kernel runs on."""
     return _threads if _threads is not None else usable_cores()
