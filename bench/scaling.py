@@ -72,6 +72,7 @@ import common  # noqa: E402  (bench/common.py, next to this script)
 
 import qtn  # noqa: E402
 from qtn import buffers, executors  # noqa: E402
+from qtn.host import usable_cores  # noqa: E402
 from qtn.compiler import compile_circuit as prepare  # noqa: E402
 from qtn.execute import SliceJob, contract, worker_stats  # noqa: E402
 from qtn.ket import open_network  # noqa: E402
@@ -336,7 +337,7 @@ def run_case(name: str, net: Network, plan: Plan, pool: cf.ProcessPoolExecutor, 
 
     ways: dict[str, Callable[[], tuple[Any, dict[str, float]]]] = {
         "serial": serial(True), "processes": processes, "dask": dask}
-    once = {"serial_no_pool": serial(False), "serial_permute_all_cores": serial(True, executors._usable_cores())}
+    once = {"serial_no_pool": serial(False), "serial_permute_all_cores": serial(True, usable_cores())}
     walls: dict[str, list[float]] = {}
     stats: dict[str, dict[str, float]] = {}
     values: dict[str, complex] = {}

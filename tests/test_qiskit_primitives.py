@@ -138,3 +138,12 @@ def test_estimator_converts_each_bound_circuit_once(monkeypatch):
     assert ours.shape == ref.shape == (4, 3)
     np.testing.assert_allclose(ours, ref, atol=2e-5)
     assert len(calls) == 3
+
+
+def test_estimator_zero_dimensional_pub():
+    # one observable, no parameters: the broadcast shape is (), the commonest pub
+    qc = random_circuit(3, 4, seed=11)
+    ours = EstimatorV2().run([(qc, "XZY")]).result()[0].data
+    ref = StatevectorEstimator().run([(qc, "XZY")]).result()[0].data
+    assert ours.evs.shape == ref.evs.shape == ()
+    np.testing.assert_allclose(ours.evs, ref.evs, atol=2e-5)

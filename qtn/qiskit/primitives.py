@@ -134,8 +134,11 @@ class EstimatorV2(BaseEstimatorV2):
         which = np.broadcast_to(np.arange(bound.size).reshape(bound.shape), shape)
         observables = np.broadcast_to(pub.observables, shape)
         evs = np.zeros(shape, dtype=np.float64)
+        groups: dict[int, list[tuple[int, ...]]] = {}
+        for index in np.ndindex(*shape):  # also the 0-d pub: one observable, no parameters
+            groups.setdefault(int(which[index]), []).append(index)
         for flat, circuit in enumerate(bound.ravel()):
-            indices = list(zip(*np.nonzero(which == flat)))
+            indices = groups.get(flat)
             if not indices:
                 continue
             converted, order = to_cirq(circuit.remove_final_measurements(inplace=False))
