@@ -149,8 +149,8 @@ def run_slice(
     owners: list[np.ndarray | None] = [None] * len(tensors)  # the pool buffer behind each tensor
     for step in plan.steps:
         low = step.lowered
-        a, a_buf = _operand(backend, pool, tensors[step.left], low.a_perm, low.a_shape)
-        b, b_buf = _operand(backend, pool, tensors[step.right], low.b_perm, low.b_shape)
+        a, a_buf = _operand(backend, pool, tensors[step.left], low.a_perm, low.a_shape, "a")
+        b, b_buf = _operand(backend, pool, tensors[step.right], low.b_perm, low.b_shape, "b")
         tensors[step.left] = tensors[step.right] = None  # free operands as soon as possible
         if pool is None or math.prod(low.a_shape[:-1]) * low.b_shape[-1] * a.dtype.itemsize < buffers.MIN_BYTES:
             product, owner = backend.matmul(a, b), None
@@ -176,12 +176,16 @@ def run_slice(
 
 
 def _operand(backend: Backend, pool: BufferPool | None, tensor: Array, perm: tuple[int, ...],
-             shape: tuple[int, ...]) -> tuple[Array, np.ndarray | None]:
-    """A step's operand permuted and reshaped, and the pool buffer it was copied into (None: a view)."""
+             shape: tuple[int, ...], side: str) -> tuple[Array, np.ndarray | None]:
+    """A step's operand permuted and reshaped, and the pool buffer it was copied into (None: a view).
+    ``side`` ("a"/"b") reaches backends that take ``out`` (they may hand on a batch of views
+    that only one side of the product can use)."""
     if pool is None or math.prod(shape) * tensor.dtype.itemsize < buffers.MIN_BYTES:
+        if getattr(backend, "accepts_out", False):
+            return backend.transpose_reshape(tensor, perm, shape, side=side), None
         return backend.transpose_reshape(tensor, perm, shape), None
     buf = pool.take(shape, tensor.dtype)
-    out = backend.transpose_reshape(tensor, perm, shape, out=buf)
+    out = backend.transpose_reshape(tensor, perm, shape, out=buf, side=side)
     if out is buf:
         return out, buf
     pool.give(buf)  # no copy was needed

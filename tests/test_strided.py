@@ -134,3 +134,14 @@ def test_grid_state_vector_with_strided_operands_matches_cirq(seed, monkeypatch)
     circuit = cirq.experiments.random_rotations_between_grid_interaction_layers_circuit(qubits, 8, seed=seed)
     got = qtn.state_vector(circuit, backend="numpy", plan_cache=False)
     np.testing.assert_allclose(got, reference_state(circuit), atol=1e-5)
+
+
+def test_an_a_operand_that_only_splits_for_b_is_copied_into_the_callers_buffer():
+    # summed labels between kept ones suit a B operand's batch of views, not an A's:
+    # as A it must land in the pool's buffer (else it is allocated outside the pool)
+    be = qtn.get_backend("numpy")
+    x = (np.random.default_rng(3).standard_normal((32, 16, 128)) * (1 + 1j)).astype(np.complex64)
+    buf = np.empty((16, 4096), np.complex64)
+    a = be.transpose_reshape(x, (1, 0, 2), (16, 4096), out=buf, side="a")
+    assert a is buf
+    np.testing.assert_array_equal(a, np.transpose(x, (1, 0, 2)).reshape(16, 4096))

@@ -26,6 +26,7 @@ class NumpyBackend(Backend):
     name = "numpy"
     #: ``matmul`` and ``transpose_reshape`` write into a caller's buffer (``out=``), so
     #: ``qtn.execute`` can reuse a slice's buffers (``qtn.buffers``) across steps and slices.
+    #: Such a backend also takes ``side=`` ("a"/"b") on ``transpose_reshape``.
     accepts_out = True
 
     def memory_budget(self) -> int:
@@ -54,13 +55,15 @@ class NumpyBackend(Backend):
         return np.matmul(a, b, out=out)
 
     def transpose_reshape(self, a: np.ndarray, perm: Sequence[int], shape: Sequence[int],
-                          out: np.ndarray | None = None) -> np.ndarray:
+                          out: np.ndarray | None = None, side: str | None = None) -> np.ndarray:
         """As :meth:`Backend.transpose_reshape`. A matrix (or stack) that BLAS reads as it
         is -- a transposed one included -- is handed on as a view and ``out`` is ignored;
         so is a matrix that is a batch of such views (a :class:`~qtn.strided.StridedOperand`,
         which :meth:`matmul` runs as batched GEMMs and ``np.asarray`` permutes); anything
         else is copied by the blocked permute kernel, into ``out`` (C-contiguous,
-        of ``shape``) when given."""
+        of ``shape``) when given. ``side`` (``"a"``/``"b"``: the operand's place in the
+        product) limits the batch of views to the split that side can use, so an operand
+        that only splits for the other side is copied into ``out`` (the pool's buffer)."""
         view = a.transpose(perm) if tuple(perm) != tuple(range(a.ndim)) else a
         try:
             reshaped = view.reshape(shape, copy=False)
@@ -69,7 +72,7 @@ class NumpyBackend(Backend):
         if reshaped is not None and blas_ready(reshaped):
             return reshaped
         if len(shape) == 2 and a.size >= strided.MIN_ELEMENTS and a.dtype.kind == "c" and any(
-                split(a, perm, shape, side) is not None for side in strided.SIDES):
+                split(a, perm, shape, s) is not None for s in strided.SIDES if side in (None, s)):
             # the summed labels sit between kept ones: matmul runs it as a batch of views
             return StridedOperand(a, perm, shape)
         if out is not None:
