@@ -82,3 +82,27 @@ def test_descriptor_fields_are_checked():
         pack_all([PermuteDesc(1, False, 0, 0, 0, 1, (1,), (0,))])
     with pytest.raises(ValueError, match="exponent group"):
         permute_descs(0, False, 0, 0, 0, 3, [4], [1])
+
+
+def test_permute_issue_cycles_against_a_word_by_word_count():
+    # the bank-conflict price, fast paths included, against counting each chunk's
+    # source banks word by word
+    import itertools
+
+    from qtn.fpga import board_time
+    from qtn.fpga.descriptors import PermuteDesc
+
+    rng = np.random.default_rng(17)
+    for _ in range(300):
+        ndim = int(rng.integers(1, 4))
+        sizes = tuple(int(x) for x in rng.integers(1, 9, ndim))
+        strides = tuple(int(x) for x in rng.integers(0, 20, ndim))
+        lanes = int(rng.choice([1, 2, 3, 4, 8]))
+        d = PermuteDesc(0, False, int(rng.integers(0, 50)), 0, 0, 1, sizes, strides)
+        addrs = [d.src + sum(i * s for i, s in zip(idx, strides))
+                 for idx in itertools.product(*(range(n) for n in sizes))]
+        want = 0
+        for start in range(0, len(addrs), lanes):
+            banks = [a % lanes for a in addrs[start:start + lanes]]
+            want += max(banks.count(b) for b in set(banks))
+        assert board_time.permute_issue_cycles(d, lanes) == want, (sizes, strides, lanes)

@@ -8,6 +8,7 @@ it reports says "modelled".
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
@@ -268,15 +269,27 @@ def permute_issue_cycles(d: Any, lanes: int) -> int:
     """Issue cycles of one PERMUTE on ``lanes`` lanes over ``lanes`` word-interleaved
     banks: the dst words go in chunks of ``lanes``; a chunk takes as many cycles as the
     most loaded bank among its source words (one read per bank per cycle)."""
-    if lanes == 1:
+    if lanes == 1 or d.total == 0:
         return d.total
-    addr = np.zeros((), dtype=np.int64)
-    for size, stride in zip(d.sizes, d.strides):
-        addr = addr[..., None] + np.arange(size, dtype=np.int64) * stride
-    bank = (addr.ravel() + d.src) % lanes
+    sizes, strides = list(d.sizes), list(d.strides)
+    if sizes and sizes[-1] % lanes == 0 and math.gcd(strides[-1], lanes) == 1:
+        # every chunk lies in one innermost run whose source words step by a stride
+        # prime to the bank count: all in different banks, one cycle a chunk
+        return d.total // lanes
+    # banks only (addresses mod lanes, small ints), so a 2^25-word permute stays cheap
+    dtype = np.int16 if lanes < 2**14 else np.int64
+    bank = np.full((), d.src % lanes, dtype=dtype)
+    for size, stride in zip(sizes, strides):
+        bank = (bank[..., None] + (np.arange(size, dtype=np.int64) * stride % lanes).astype(dtype)) % lanes
+    bank = bank.ravel()
     chunks = -(-d.total // lanes)
-    counts = np.bincount(np.arange(d.total) // lanes * lanes + bank, minlength=chunks * lanes)
-    return int(counts.reshape(chunks, lanes).max(axis=1).sum())
+    padded = np.full(chunks * lanes, -1, dtype=dtype)  # the last chunk's missing words: no bank
+    padded[: d.total] = bank
+    rows = padded.reshape(chunks, lanes)
+    most = np.zeros(chunks, dtype=np.int64)
+    for b in range(lanes):
+        np.maximum(most, np.count_nonzero(rows == b, axis=1), out=most)
+    return int(most.sum())
 
 
 def rtl_cycles(descs: Iterable[Any], pe_m: int, pe_n: int, lanes: int | None = None) -> RtlCycles:
