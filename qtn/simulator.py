@@ -38,7 +38,10 @@ class Simulator(
     ``qtn.contraction.MAX_STATE_VECTOR_QUBITS`` qubits or the memory budget. As in
     Cirq, ``simulate`` and ``compute_amplitudes`` of a circuit with noise or
     measurements give one trajectory drawn with ``seed`` (:mod:`qtn.trajectories`),
-    while ``run``, ``sample`` and expectation values stay exact.
+    while ``run``, ``sample`` and expectation values stay exact. One deliberate
+    difference: for a circuit read from a file (QASM, qsim), ``qubit_order`` left at
+    ``cirq.QubitOrder.DEFAULT`` means the file's declared order, as in qtn's functions,
+    where ``cirq.Simulator`` would sort the qubits by name.
 
     Args:
         seed: randomness of ``run``/``sample``: an int, a ``np.random.RandomState`` or
