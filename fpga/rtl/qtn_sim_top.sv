@@ -56,6 +56,26 @@ module qtn_sim_top #(
         .ev_perm_done(ev_perm_done), .ev_perm_tag(ev_perm_tag), .idle(idle)
     );
 
+    // The card memory this top stands for has PL word-interleaved banks: one permute
+    // read and one permute write per bank per cycle. The core must never ask for more;
+    // checked here, independently of the cycle model that prices the conflicts.
+    localparam integer PR = PE_M + PE_N;   // first permute read port
+    localparam integer PW = PE_M;          // first permute write port
+    integer l, l2;
+    always @(posedge clk) begin
+        for (l = 0; l < PL; l = l + 1)
+            for (l2 = l + 1; l2 < PL; l2 = l2 + 1) begin
+                if (rd_en[PR + l] && rd_en[PR + l2]
+                        && (rd_addr[32*(PR + l) +: 32] % PL) == (rd_addr[32*(PR + l2) +: 32] % PL))
+                    $fatal(1, "permute lanes %0d and %0d read bank %0d in one cycle", l, l2,
+                           rd_addr[32*(PR + l) +: 32] % PL);
+                if (wr_en[PW + l] && wr_en[PW + l2]
+                        && (wr_addr[32*(PW + l) +: 32] % PL) == (wr_addr[32*(PW + l2) +: 32] % PL))
+                    $fatal(1, "permute lanes %0d and %0d write bank %0d in one cycle", l, l2,
+                           wr_addr[32*(PW + l) +: 32] % PL);
+            end
+    end
+
     integer i;
     always @(posedge clk) begin
         for (i = 0; i < NR; i = i + 1)
