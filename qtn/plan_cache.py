@@ -75,12 +75,9 @@ class PlanCache:
 
     def get(self, key: str, network: "Network") -> "Plan | None":
         """The plan stored under ``key`` (rebuilt for ``network`` when it comes from disk), or None."""
-        with self._lock:
-            plan = self._memory.get(key)
-            if plan is not None:
-                self._memory.move_to_end(key)
-                self.hits += 1
-                return plan
+        plan = self.peek(key)
+        if plan is not None:
+            return plan
         plan = self._read(key, network)
         if plan is None and self.parent is not None:
             plan = self.parent.get(key, network)
