@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import random
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
@@ -30,7 +29,8 @@ from opt_einsum.parser import _einsum_symbols_base as _BASE_SYMBOLS
 from .gemm import GemmSpec, LoweredStep, lower_pair
 from .layout import lower_path
 from .network import Network
-from .search_seed import register_seeded_trials, seeded
+from .path_search import hyper_search, tree_flops
+from .search_seed import seeded
 from .plan_cache import PlanCache
 
 #: Below this many flops the greedy path is used as is.
@@ -335,12 +335,12 @@ def _search(network: Network, budget: int, itemsize: int, *, optimize, search_ti
         tree = None
         method = ""
     want_hyper = optimize == "hyper" or not isinstance(optimize, (str, type(None)))
-    if optimize is None and _score(tree) > GREEDY_ENOUGH_FLOPS:
+    if optimize is None and tree_flops(tree) > GREEDY_ENOUGH_FLOPS:
         want_hyper = True
     if want_hyper:
         cap = DEFAULT_SEARCH_TIME if search_time is None else float(search_time)
         needs_slicing = tree is None or tree.max_size() > target
-        tree, method = _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, tree,
+        tree, method = hyper_search(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, tree,
                               flop_rate)
 
     # the unsliced cost the slicing overhead is measured against
@@ -349,7 +349,7 @@ def _search(network: Network, budget: int, itemsize: int, *, optimize, search_ti
     if tree.max_size() > target:
         tree = tree.slice_and_reconfigure(target_size=target, allow_outer=False)
         method += "+sliced"
-    if tree.sliced_inds and _score(tree) > MAX_SLICING_OVERHEAD * _score(reference):
+    if tree.sliced_inds and tree_flops(tree) > MAX_SLICING_OVERHEAD * tree_flops(reference):
         _refuse_overhead(tree, reference, budget, itemsize)
     if tree.max_size() > target:
         need = int(tree.max_size()) * itemsize
@@ -370,8 +370,8 @@ def _search(network: Network, budget: int, itemsize: int, *, optimize, search_ti
 def _refuse_overhead(tree, reference, budget: int, itemsize: int) -> None:
     """Refuse a budget whose slicing multiplies the work by more than ``MAX_SLICING_OVERHEAD``,
     naming the smallest budget (a power of two) that keeps the overhead under ``GOOD_SLICING_OVERHEAD``."""
-    overhead = _score(tree) / _score(reference)
-    base = _score(reference)
+    overhead = tree_flops(tree) / tree_flops(reference)
+    base = tree_flops(reference)
     # binary search over power-of-two budgets with cotengra's quick slicer (no
     # reconfiguration): its overhead bounds the reconfigured one's, so the figure is safe
     low = max(1, int(math.log2(max(1, budget // itemsize))))
@@ -379,7 +379,7 @@ def _refuse_overhead(tree, reference, budget: int, itemsize: int) -> None:
     while low < high:
         mid = (low + high) // 2
         quick = reference.slice(target_size=2**mid) if reference.max_size() > 2**mid else reference
-        if _score(quick) < GOOD_SLICING_OVERHEAD * base:
+        if tree_flops(quick) < GOOD_SLICING_OVERHEAD * base:
             high = mid
         else:
             low = mid + 1
@@ -387,7 +387,7 @@ def _refuse_overhead(tree, reference, budget: int, itemsize: int) -> None:
     hint = f"; a max_memory of at least {good} bytes keeps the overhead under {GOOD_SLICING_OVERHEAD:g}x"
     raise ValueError(
         f"meeting the memory budget of {budget} bytes takes {tree.nslices:.3g} slices that multiply the work "
-        f"{overhead:.3g}x ({_score(tree):.3g} flops against {base:.3g} unsliced), more than the "
+        f"{overhead:.3g}x ({tree_flops(tree):.3g} flops against {base:.3g} unsliced), more than the "
         f"{MAX_SLICING_OVERHEAD:g}x qtn accepts{hint}")
 
 
@@ -437,79 +437,6 @@ def _fit_peak(network: Network, plan: Plan, limit: MemoryLimit) -> Plan:
             best = candidate
     check_peak(best.peak_bytes, best.largest_intermediate_bytes, limit, best.n_slices)
     return best
-
-
-def _hyper(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, greedy_tree,
-           flop_rate):
-    """Hyper-optimize in rounds until the search has taken as long as the best
-    contraction found would take to run (:func:`predicted_seconds` of its :func:`_cost` at ``flop_rate``),
-    or ``cap`` seconds.
-
-    Two stages: cheap random-greedy trials with small subtree reconfiguration (enough
-    for circuits of ~30 qubits, found in about a second), then, while the best
-    contraction still outweighs the search, kahypar and greedy trials with full
-    reconfiguration (what 53-qubit circuits need).
-    """
-    if not (isinstance(optimize, str) or optimize is None):
-        return optimize.search(inputs, output, sizes), "custom"
-    # slice inside every trial only when the budget bites: slicing trees that
-    # already fit would cost flops for nothing.
-    slicing = {"target_size": target, "allow_outer": False} if needs_slicing else None
-    register_seeded_trials()
-    seed = random.randrange(2**31)  # from the seeded generator: the samplers' own seeds
-    stages = [
-        ("hyper(random-greedy)", 8, 16, dict(methods=["qtn-random-greedy"], optlib="cmaes", optlib_opts={"seed": seed},
-                                           reconf_opts={"subtree_size": 4, "maxiter": "auto",
-                                                        "maxiter_auto_cap": 128})),
-        ("hyper(kahypar,greedy)", 4, 256, dict(methods=["qtn-greedy", "kahypar"], optlib="optuna",
-                                             optlib_opts={"sampler_opts": {"seed": seed}}, reconf_opts={})),
-    ]
-    best, method = greedy_tree, "greedy"
-    if best is not None and best.max_size() > target:
-        best = None  # a greedy tree over budget competes only after slicing, at the end
-    for name, per_round, rounds, settings in stages:
-        opt = ctg.HyperOptimizer(minimize="combo", max_repeats=per_round, parallel=False,
-                                 slicing_opts=slicing, progbar=progress, **settings)
-        for _ in range(rounds):
-            tree = opt.search(inputs, output, sizes)
-            if best is None or _cost(tree) < _cost(best):
-                best, method = tree, name
-            elapsed = time.perf_counter() - t0
-            if elapsed > cap or elapsed > predicted_seconds(_cost(best), flop_rate):
-                return best, method
-    return best, method
-
-
-#: The share of ``Backend.flop_rate`` (a large square GEMM) a whole contraction reaches:
-#: its GEMMs are skinny or batched and it permutes between them. Measured here: a
-#: 30-qubit grid circuit of depth 14 contracted at 25 GFLOP/s against 152 GFLOP/s
-#: (16 %, load 3.7 on 2 cores); Sycamore m = 10 at 28 % (issue 10).
-ACHIEVED_FRACTION = 0.2
-
-
-def predicted_seconds(flops: float, flop_rate: float) -> float:
-    """How long a contraction of ``flops`` takes at ``flop_rate`` (a square GEMM's rate):
-    what a search may spend before it costs more than it can save."""
-    return flops / (ACHIEVED_FRACTION * flop_rate)
-
-
-def _score(tree) -> float:
-    """Real flops of a cotengra tree, all slices (cotengra counts multiply-adds)."""
-    return 8.0 * float(tree.total_flops())
-
-
-#: Real flops one written intermediate element is worth when the search compares trees:
-#: writing it (and reading it back, permuted) runs at memory speed, not GEMM speed.
-#: Measured here on the 32-qubit QFT amplitude (bench/amp_qft.py): flops alone picked a
-#: tree of 4.5e10 flops, 352 MB peak, 5.3 s; with writes at 256 flops each the search ran
-#: on (its stop rule sees the memory time too) to one of 3.7e10 flops, 67 MB, 1.6 s.
-WRITE_FLOPS = 256.0
-
-
-def _cost(tree) -> float:
-    """What a search minimises: real flops plus ``WRITE_FLOPS`` per intermediate element
-    written, all slices (a flops-only score misses memory-bound trees of many hyperedges)."""
-    return _score(tree) + WRITE_FLOPS * float(tree.total_write())
 
 
 def plan_from_path(
