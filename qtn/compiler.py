@@ -10,6 +10,7 @@ builder: single-layer (:mod:`qtn.ket`), doubled and density-matrix
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -211,6 +212,16 @@ def op_tensors(
     return [t for part in parts for t in op_tensors(part, depth + 1, allow_channels)]
 
 
+def _gate_identity(gate: cirq.Gate) -> Any:
+    """``gate`` itself, or for a ``cirq.MatrixGate`` a digest of its matrix: Cirq hashes
+    a MatrixGate element by element in Python (seconds for a 12-qubit matrix)."""
+    if type(gate) is cirq.MatrixGate:
+        m = np.ascontiguousarray(cirq.unitary(gate))
+        return ("matrix", m.shape, m.dtype.str, tuple(gate._qid_shape_()),
+                hashlib.blake2b(m.view(np.uint8), digest_size=16).digest())
+    return gate
+
+
 def gate_key(op: cirq.Operation) -> Any:
     """A key under which an op's tensors can be cached and reused for equal gates on
     other qubits, or None where the op has no hashable gate."""
@@ -219,11 +230,11 @@ def gate_key(op: cirq.Operation) -> Any:
         sub = op.sub_operation
         if sub.gate is None:
             return None
-        key: Any = ("controlled", sub.gate, len(sub.qubits), op.control_values, len(op.qubits))
+        key: Any = ("controlled", _gate_identity(sub.gate), len(sub.qubits), op.control_values, len(op.qubits))
     elif op.gate is None:
         return None
     else:
-        key = (op.gate, len(op.qubits))
+        key = (_gate_identity(op.gate), len(op.qubits))
     try:
         hash(key)
     except TypeError:

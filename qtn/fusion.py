@@ -126,6 +126,13 @@ def block_tensor(gates: Sequence[Gate], block: Block) -> np.ndarray:
             gate = gates[g]
             d = d * _broadcast_diag(gate.data, [axis[p] for p in gate.positions], f)
         return d
+    if len(block.members) == 1 and not gates[block.members[0]].diagonal:
+        # a gate alone (often a wide one): its own tensor, axes put in block order; a
+        # product with the identity would cost a 2^f-square matrix multiply
+        gate = gates[block.members[0]]
+        order = [gate.positions.index(p) for p in block.positions]
+        k = len(order)
+        return np.ascontiguousarray(np.transpose(gate.data, order + [k + o for o in order]))
     t = np.eye(2**f, dtype=dtype).reshape((2,) * (2 * f))
     for g in block.members:
         gate, data = gates[g], gates[g].data
