@@ -76,7 +76,10 @@ def _tuple_masks(circuit: cirq.AbstractCircuit) -> cirq.AbstractCircuit:
     """The circuit with every measurement's ``invert_mask`` a tuple: cirq 1.7 keeps a
     list as given, which makes the gate unhashable (and measurement deferral fail)."""
     def listed(op: cirq.Operation) -> bool:
-        return isinstance(op.gate, cirq.MeasurementGate) and not isinstance(op.gate.invert_mask, tuple)
+        if type(op) is cirq.ControlledOperation:  # never a measurement; its .gate is built anew per access
+            return False
+        gate = op.gate
+        return isinstance(gate, cirq.MeasurementGate) and not isinstance(gate.invert_mask, tuple)
 
     def fix(op: cirq.Operation) -> cirq.Operation:
         if not listed(op):
