@@ -212,11 +212,36 @@ def op_tensors(
     return [t for part in parts for t in op_tensors(part, depth + 1, allow_channels)]
 
 
+class _SameObject:
+    """A key equal only to a key of the same gate object: for matrices too big to hash cheaply."""
+
+    __slots__ = ("gate",)
+
+    def __init__(self, gate: cirq.Gate) -> None:
+        self.gate = gate
+
+    def __hash__(self) -> int:
+        return id(self.gate)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _SameObject) and other.gate is self.gate
+
+
+#: Matrices with more elements than this are keyed by object, not by value: a digest
+#: reads the whole matrix (0.1 s for 2^22 complex128 elements), as long as building the
+#: tensor again would take.
+DIGEST_ELEMENTS = 2**14
+
+
 def _gate_identity(gate: cirq.Gate) -> Any:
-    """``gate`` itself, or for a ``cirq.MatrixGate`` a digest of its matrix: Cirq hashes
-    a MatrixGate element by element in Python (seconds for a 12-qubit matrix)."""
+    """``gate`` itself, or for a ``cirq.MatrixGate`` a digest of its matrix (Cirq hashes
+    a MatrixGate element by element in Python: seconds for a 12-qubit matrix), or for a
+    big one the object itself (the same gate object repeated is still built once)."""
     if type(gate) is cirq.MatrixGate:
-        m = np.ascontiguousarray(cirq.unitary(gate))
+        m = gate._matrix  # cirq.unitary(gate) would copy it
+        if m.size > DIGEST_ELEMENTS:
+            return _SameObject(gate)
+        m = np.ascontiguousarray(m)
         return ("matrix", m.shape, m.dtype.str, tuple(gate._qid_shape_()),
                 hashlib.blake2b(m.view(np.uint8), digest_size=16).digest())
     return gate

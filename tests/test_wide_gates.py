@@ -94,3 +94,19 @@ def test_simplify_with_wide_tensors_keeps_the_value(seed):
     else:  # everything merged into it
         assert simple.num_tensors == 1 and len(simple.indices[0]) == 3
     np.testing.assert_allclose(einsum_reference(simple), einsum_reference(net), rtol=1e-9, atol=1e-9)
+
+
+def test_repeated_custom_gates_are_built_once():
+    from qtn.compiler import DIGEST_ELEMENTS, compile_circuit
+
+    q = cirq.LineQubit.range(9)
+    small = cirq.testing.random_unitary(4, random_state=3)
+    big = cirq.MatrixGate(cirq.testing.random_unitary(2**8, random_state=4))
+    assert big._matrix.size > DIGEST_ELEMENTS
+    circuit = cirq.Circuit(cirq.MatrixGate(small.copy()).on(q[0], q[1]), cirq.MatrixGate(small.copy()).on(q[4], q[2]),
+                           big.on(*q[:8]), big.on(*q[1:]))
+    cc = compile_circuit(circuit, q)
+    data = [piece.data for op in cc.ops for piece in op.pieces]
+    assert data[0] is data[1] and data[2] is data[3]  # equal small matrices by value, the big one by object
+    np.testing.assert_allclose(qtn.state_vector(circuit, qubit_order=q, dtype=np.complex128, plan_cache=False),
+                               reference_state(circuit, q), atol=1e-9)
