@@ -89,12 +89,12 @@ def amplitudes_of(cc: CompiledCircuit, bitstrings: Sequence[Any], opts: RunOptio
         return out
     varying = batch_positions(bits)
     if varying is not None:
-        tensor, _ = plan_and_contract(open_network(cc, varying, bits[0]), opts, (cc, varying, bits[0], None))
+        tensor, _ = plan_and_contract(lambda: open_network(cc, varying, bits[0]), opts, (cc, varying, bits[0], None))
         for j, b in enumerate(bits):
             out[j] = tensor[tuple(b[p] for p in varying)]
         return out
     for j, b in enumerate(bits):
-        out[j] = plan_and_contract(open_network(cc, (), b), opts, (cc, (), b, None))[0]
+        out[j] = plan_and_contract(lambda b=b: open_network(cc, (), b), opts, (cc, (), b, None))[0]
     return out
 
 
@@ -110,7 +110,9 @@ def state_vector_of(cc: CompiledCircuit, opts: RunOptions, initial: "InitialStat
             f"a state vector of {n} qubits is too large (qtn builds them up to {MAX_STATE_VECTOR_QUBITS} "
             "qubits); use qtn.amplitudes for chosen bitstrings"
         )
-    tensor, _ = plan_and_contract(open_network(cc, range(n), None, initial), opts, (cc, list(range(n)), None, initial))
+    # the network is built only if a tensor network is planned (a Schrödinger run needs none)
+    tensor, _ = plan_and_contract(lambda: open_network(cc, range(n), None, initial), opts,
+                                  (cc, list(range(n)), None, initial))
     return tensor.reshape(2**n)
 
 

@@ -12,7 +12,7 @@ Simulator, ``qtn.compile``) contracts through :func:`plan_and_contract`.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 import numpy as np
 
@@ -49,19 +49,28 @@ def plan_for(network: Network, opts: RunOptions, limit: MemoryLimit | None = Non
                         seed=opts.plan_seed, flop_rate=lambda: opts.backend.flop_rate(opts.dtype))
 
 
-def choose(network: Network, opts: RunOptions, limit: MemoryLimit, circuit: tuple | None) -> tuple[Network, Plan]:
+NetworkLike = Union[Network, Callable[[], Network]]
+
+
+def _built(network: NetworkLike) -> Network:
+    """The network, built now when it was passed as a function that builds it."""
+    return network if isinstance(network, Network) else network()
+
+
+def choose(network: NetworkLike, opts: RunOptions, limit: MemoryLimit, circuit: tuple | None) -> tuple[Network, Plan]:
     """The simplified canonical network and its plan; with ``circuit`` =
     ``(compiled circuit, open positions, bits, initial)`` and the automatic planner, the
-    cheaper (by roofline bound) of the tensor-network plan and the Schrödinger order."""
+    cheaper (by roofline bound) of the tensor-network plan and the Schrödinger order
+    (``network`` may be a function that builds it: a Schrödinger run needs none)."""
     if circuit is None or opts.optimize is not None:
-        net = network.simplified().canonical()
+        net = _built(network).simplified().canonical()
         return net, plan_for(net, opts, limit)
     cc, open_positions, bits, initial = circuit
 
     def tensor_network(optimize):
         # simplified only when asked for: merging a deep narrow circuit's tensors is
         # itself a contraction, which the Schrödinger order makes unnecessary
-        net = network.simplified().canonical()
+        net = _built(network).simplified().canonical()
         return net, plan_for(net, opts.replace(optimize=optimize), limit)
 
     direct = isinstance(opts.backend, NumpyBackend) and opts.executor is None
@@ -88,7 +97,7 @@ class _RecordingCache:
         self.used.append((key, plan))
 
 
-def _remembered_choice(network: Network, opts: RunOptions, limit: MemoryLimit, circuit: tuple) -> tuple[Network, Plan]:
+def _remembered_choice(network: NetworkLike, opts: RunOptions, limit: MemoryLimit, circuit: tuple) -> tuple[Network, Plan]:
     """:func:`choose`, remembered on the compiled circuit while the plans it rests on stay
     in ``opts.plan_cache``: a repeated call skips building the Schrödinger network,
     simplifying the tensor network and both cache lookups (clearing the cache forgets it)."""
@@ -121,8 +130,11 @@ def direct_ok(plan: Plan, opts: RunOptions, runner: "Runner | None") -> bool:
             and (runner is None or isinstance(runner, SerialRunner)))
 
 
-def plan_and_contract(network: Network, opts: RunOptions, circuit: tuple | None = None) -> tuple[np.ndarray, Plan]:
+def plan_and_contract(network: NetworkLike, opts: RunOptions, circuit: tuple | None = None) -> tuple[np.ndarray, Plan]:
     """Simplify, plan and contract a network; the result in ``opts.dtype`` and its plan.
+
+    ``network`` may be a function that builds it, called only when a tensor network is
+    planned or contracted (with ``circuit``, a Schrödinger run needs none).
 
     Every intermediate fits ``opts.max_memory`` and one slice's peak fits
     :func:`peak_limit`; a plan over it is sliced further before anything is
@@ -141,7 +153,7 @@ def plan_and_contract(network: Network, opts: RunOptions, circuit: tuple | None 
     elif slot is None:
         net, plan = choose(network, opts, limit, circuit)
     else:  # a checkpoint keeps the tensor-network plan it was first run with
-        net = network.simplified().canonical()
+        net = _built(network).simplified().canonical()
         plan = slot.saved_plan(net, opts.max_memory, limit.bytes) or plan_for(net, opts, limit)
     result = contract(net, plan, opts.backend, progress=opts.progress, executor=runner, checkpoint=slot,
                       memory_limit=limit)
