@@ -280,6 +280,10 @@ class Piece:
     kind: int
     data: np.ndarray
     conj: np.ndarray | None
+    #: where the piece only permutes its qubits' wires (a SWAP): output wire ``i`` carries
+    #: input wire ``wires[i]``, and network builders relabel the wires instead of adding a
+    #: tensor (labels fixed at the end then reach the gates before it; see :func:`wire_walk`)
+    wires: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -385,7 +389,8 @@ class ProgramCompiler:
             if missing:
                 raise ValueError(f"operation {op} acts on qubit {missing[0]}, which is not in the qubit order")
             pos = [self._position[q] for q in op.qubits]
-            pieces = tuple(Piece(tuple(pos[r] for r in t.positions), t.kind, t.data, t.conj) for t in template)
+            pieces = tuple(Piece(tuple(pos[r] for r in t.positions), t.kind, t.data, t.conj, t.wires)
+                           for t in template)
             diagonal = tp and all(t.kind in (DIAGONAL, DIAGONAL_CHANNEL) for t in pieces)
             index = len(self._ops)
             self._ops.append(CompiledOp(tuple(pos), pieces, tp, diagonal))
@@ -493,8 +498,37 @@ def _template(op: cirq.Operation, dtype: np.dtype, channels: bool) -> tuple[tupl
             pieces.append(Piece(r, DIAGONAL_CHANNEL if t.diagonal else CHANNEL, data, None))
         else:
             tp = tp and t.trace_preserving
-            pieces.append(Piece(r, DIAGONAL if t.diagonal else UNITARY, data, data.conj()))
+            wires = None if t.diagonal or not t.trace_preserving else wire_permutation(t.data)
+            pieces.append(Piece(r, DIAGONAL if t.diagonal else UNITARY, data, data.conj(), wires))
     return tuple(pieces), tp, phase
+
+
+#: Widest gate tested for being a permutation of its qubits (n! candidates).
+PERMUTATION_QUBITS = 4
+
+
+def wire_permutation(u: np.ndarray) -> tuple[int, ...] | None:
+    """``sigma`` where the gate tensor ``u`` (axes: n outputs, n inputs) is exactly the
+    permutation of its qubits that puts input qubit ``sigma[i]`` on output ``i`` (a SWAP:
+    ``(1, 0)``); None for any other gate, the identity included (it has no tensor)."""
+    import itertools
+
+    n = u.ndim // 2
+    if n < 2 or n > PERMUTATION_QUBITS or u.shape != (2,) * (2 * n):
+        return None
+    flat = u.reshape(2**n, 2**n)
+    if np.count_nonzero(flat) != 2**n:  # a permutation matrix: one 1 per column
+        return None
+    inputs = list(itertools.product((0, 1), repeat=n))
+    for sigma in itertools.permutations(range(n)):
+        if sigma == tuple(range(n)):
+            continue
+        perm = np.zeros((2,) * (2 * n))
+        for b in inputs:  # output bit i is input bit sigma[i]
+            perm[tuple(b[s] for s in sigma) + b] = 1
+        if np.array_equal(u, perm):
+            return tuple(sigma)
+    return None
 
 
 def wire_walk(cc: CompiledCircuit, op_indices: Sequence[int], region: Sequence[int]
@@ -502,7 +536,9 @@ def wire_walk(cc: CompiledCircuit, op_indices: Sequence[int], region: Sequence[i
     """Follow the ket wires through the ops ``op_indices``, as every network builder does.
 
     The qubit at ``region[k]`` starts on label ``k``; a diagonal piece (gate or
-    channel) stays on its qubits' labels, any other moves them to fresh labels.
+    channel) stays on its qubits' labels, a wire permutation (``Piece.wires``, a SWAP)
+    only exchanges them (it has no tensor and no entry in the walk: the network is
+    the same, without a tensor that couples two wires), any other moves them to fresh labels.
 
     Returns:
         Per piece, in order: the piece, its qubits' labels before it, and after it
@@ -514,6 +550,9 @@ def wire_walk(cc: CompiledCircuit, op_indices: Sequence[int], region: Sequence[i
     for i in op_indices:
         for t in cc.ops[i].pieces:
             old = tuple(ket[p] for p in t.positions)
+            if t.wires is not None:
+                ket.update(zip(t.positions, (old[w] for w in t.wires)))
+                continue
             if t.kind in (DIAGONAL, DIAGONAL_CHANNEL):
                 walk.append((t, old, None))
                 continue

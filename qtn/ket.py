@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .compiler import BASIS, CompiledCircuit, wire_walk
+from .compiler import CompiledCircuit, wire_walk
 from .initial_state import InitialState
 from .network import Network
 
@@ -38,7 +38,6 @@ def ket_network(
     loose = [p for p in region if p not in fixed and p not in set(open_positions)]
     if loose:
         raise ValueError(f"qubit {cc.qubits[loose[0]]} is neither fixed nor open in a ket network")
-    basis = [np.asarray(v, dtype=dtype) for v in BASIS]
     arrays: list[np.ndarray] = []
     indices: list[tuple[int, ...]] = []
     for data, labels in (initial or InitialState(())).tensors(region, {p: k for k, p in enumerate(region)}, dtype):
@@ -48,10 +47,27 @@ def ket_network(
     for t, old, new in walk:
         arrays.append(t.data)
         indices.append(old if new is None else new + old)
-    for p, bit in fixed.items():
-        arrays.append(basis[bit])
-        indices.append((ket[p],))
+    fix_ends(arrays, indices, {ket[p]: bit for p, bit in fixed.items()})
     return Network(arrays, indices, tuple(ket[p] for p in open_positions))
+
+
+def fix_ends(arrays: list[np.ndarray], indices: list[tuple[int, ...]], bits: Mapping[int, int]) -> None:
+    """Close each label of ``bits`` on ``<bit|`` by slicing every tensor that holds it at
+    that bit (in place), instead of adding the basis vector as a tensor of its own.
+
+    The same network, but a wire that ends in diagonal gates is a hyperedge: with the
+    basis vector it stays one through every contraction (the vector merges into one of
+    its tensors and the others still share the label), sliced it is gone from all of
+    them. A QFT ends every wire that way, so its amplitude network falls apart into
+    one small piece per qubit. Slicing depends on which labels are fixed, not on the
+    bits, so bitstrings of one circuit keep one structure (and one plan). A tensor
+    left without axes is a scalar factor (:meth:`Network.simplified` folds it in)."""
+    for t, labels in enumerate(indices):
+        if not any(lab in bits for lab in labels):
+            continue
+        key = tuple(bits[lab] if lab in bits else slice(None) for lab in labels)
+        arrays[t] = np.array(arrays[t][key], order="C")  # (ascontiguousarray makes 0-d arrays 1-d)
+        indices[t] = tuple(lab for lab in labels if lab not in bits)
 
 
 def open_network(cc: CompiledCircuit, open_positions: Sequence[int] = (), bits: Sequence[int] | None = None,

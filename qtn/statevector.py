@@ -201,6 +201,14 @@ def with_alternatives(plan: Plan, figures: Sequence[tuple[str, float]], others: 
 GENERIC_STEP_SECONDS = 30e-6
 #: ... and per block applied by :mod:`qtn.sv_direct` (a few NumPy calls).
 DIRECT_BLOCK_SECONDS = 5e-6
+#: Seconds per tensor of :meth:`qtn.network.Network.simplified` where it merges the
+#: whole network (10-16 us measured here on QFT amplitude networks of 114-490 tensors).
+MERGE_SECONDS = 30e-6
+
+
+def _merge_seconds(cc: CompiledCircuit) -> float:
+    """What simplifying the single-layer network of ``cc`` costs."""
+    return MERGE_SECONDS * network_tensors(cc)
 
 
 def _blocks(sv: Plan) -> int:
@@ -211,16 +219,17 @@ def _blocks(sv: Plan) -> int:
 #: Below this bound (seconds) the Schrödinger order is taken without planning a
 #: tensor network at all: simplifying and planning one would take longer.
 TRIVIAL_SECONDS = 0.005
-#: Seconds that simplifying and greedily planning a tensor network take per gate tensor
-#: at least: 175 us (simplification) + 370 us (greedy order and layout) measured under
-#: a profiler for a 15,774-gate Grover circuit on 12 qubits, taken 5x lower so that
-#: only a Schrödinger run cheaper than any such planning skips it.
-PLAN_SECONDS_PER_TENSOR = 100e-6
+#: The least a tensor network's planning costs per tensor: simplification alone, 10-16 us
+#: on QFT amplitude networks that merge completely (a 15,774-gate Grover circuit on 12
+#: qubits took 175 us per tensor to simplify and 370 us to order greedily, profiled).
+#: A Schrödinger run cheaper than that skips planning a network at all.
+PLAN_SECONDS_PER_TENSOR = 15e-6
 
 
-def cc_tensors(cc: CompiledCircuit) -> int:
-    """Gate tensors of a compiled circuit (what a tensor network would start from)."""
-    return sum(len(op.pieces) for op in cc.ops)
+def network_tensors(cc: CompiledCircuit) -> int:
+    """Tensors of the single-layer network of ``cc``: its gate tensors and one start per
+    qubit (a wire permutation has no tensor)."""
+    return len(cc.qubits) + sum(1 for op in cc.ops for p in op.pieces if p.wires is None)
 
 
 #: Below this bound (seconds) the Schrödinger order is compared with the greedy
@@ -262,15 +271,16 @@ def choose_plan(
     sv_bound = bound(sv, rates)
     # the bound leaves out what each step costs in Python: thousands of small steps add up
     sv_s = sv_bound.seconds + _blocks(sv) * (DIRECT_BLOCK_SECONDS if direct else GENERIC_STEP_SECONDS)
-    if sv_s < max(TRIVIAL_SECONDS, cc_tensors(cc) * PLAN_SECONDS_PER_TENSOR):
+    if sv_s < max(TRIVIAL_SECONDS, network_tensors(cc) * PLAN_SECONDS_PER_TENSOR):
         figures = [(sv.method, sv_s), ("tensor network (not planned: the state vector is cheaper than planning one)",
                                        float("nan"))]
         return sv_net, with_alternatives(sv, figures, roofline=sv_bound)
     tn_net, tn = tn_plan("greedy" if sv_s < CHEAP_SECONDS else None)
     tn_bound = bound(tn, rates)
-    # a network that simplification merged into one tensor was contracted by that merge
-    # (np.einsum, unplanned, not in the bound): never cheaper than a state-vector order
-    tn_s = tn_bound.seconds + len(tn.steps) * GENERIC_STEP_SECONDS if tn.steps else math.inf
+    # a network that simplification merged into scalars was contracted by those merges
+    # (np.einsum, unplanned, not in the bound; run again for every bitstring): charged per
+    # tensor merged. Each merge is of small tensors (a merge never raises the rank).
+    tn_s = tn_bound.seconds + len(tn.steps) * GENERIC_STEP_SECONDS if tn.steps else _merge_seconds(cc)
     figures = [(sv.method + " (bound + per-step overhead)", sv_s),
                (f"tensor network ({tn.method}) (bound + per-step overhead)", tn_s)]
     if sv_s < tn_s:

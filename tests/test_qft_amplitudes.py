@@ -35,9 +35,8 @@ def test_qft_amplitudes_match_cirq(n, max_memory, backend):
     bits = [int(b) for b in rng.integers(0, 2**n, 3)]
     got = qtn.amplitudes(c, bits, qubit_order=qubits, backend=backend, max_memory=max_memory, plan_cache=None)
     np.testing.assert_allclose(got, want[bits], atol=2e-5)
-    if max_memory is not None:
-        plan = qtn.plan(c, qubit_order=qubits, backend=backend, max_memory=max_memory, plan_cache=None)
-        assert plan.n_slices > 1  # the budget does slice it
+    # (the QFT's amplitude network falls apart into scalars: slicing is tested with a
+    # network that stays hard, in tests/test_wire_relabel.py)
 
 
 def test_random_circuit_hyper_plan_matches_cirq():
