@@ -23,9 +23,10 @@ from .initial_state import InitialState
 from .statevector import start_vectors
 
 #: Widest dense block. Measured on the 2-core AVX-512 Xeon (bench.lock held, 2^20
-#: complex64 amplitudes, both threads): 0.5 ms a pass for 1-3 qubits, 1.5 ms for 4,
-#: 2.6 ms for 5; 4 gave the fewest milliseconds on the QFT-20 and VQE-20 circuits.
-NATIVE_DENSE_QUBITS = 4
+#: complex64 amplitudes, both threads, load 2): 0.5 ms a pass for 1-3 qubits, 1.5 ms
+#: for 4, 2.6 ms for 5. In one alternating run (load 3.4) 3 beat 4 on QFT-20 (69 vs
+#: 81 ms), VQE-20 (72 vs 78) and the adder-20 (37 vs 54), and tied on Grover-12 and QPE-16.
+NATIVE_DENSE_QUBITS = 3
 #: Widest diagonal block: its table (``2**q`` entries, 256 KiB at 15 qubits in
 #: complex64) stays in the L2 cache while the pass streams the state.
 NATIVE_DIAGONAL_QUBITS = 15
