@@ -175,6 +175,15 @@ def block_tensor(gates: Sequence[Gate], block: Block) -> np.ndarray:
     f = len(block.positions)
     axis = {p: a for a, p in enumerate(block.positions)}
     dtype = np.result_type(*(gates[g].data for g in block.members))
+    if len(block.members) == 1:
+        # a gate alone (often a wide one): its own tensor with the axes in block order;
+        # a product with the identity would cost a 2^f-square matrix multiply
+        gate = gates[block.members[0]]
+        order = [gate.positions.index(p) for p in block.positions]
+        if gate.diagonal:  # a block of one diagonal gate is diagonal
+            return np.ascontiguousarray(np.transpose(gate.data, order))
+        else:
+            return np.ascontiguousarray(np.transpose(gate.data, order + [len(order) + o for o in order]))
     if block.diagonal:
         return _diagonal_table(gates, block, axis, dtype)
     size = 2**f
