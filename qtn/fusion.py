@@ -90,7 +90,7 @@ def group_commuting(gates: Sequence[Gate], max_dense: int, max_diagonal: int) ->
 
     A gate may join any of the latest :data:`WINDOW` blocks from the last block it does
     not commute with on: the last block on its qubits, or for a diagonal gate the last
-    non-diagonal block on them (diagonals commute). Among those it joins the block that
+    block with a non-diagonal gate on them (diagonals commute). Among those it joins the block that
     gains the fewest qubits (then the latest) within the width: ``max_dense`` for a
     dense result, ``max_diagonal`` for a diagonal one. So one-qubit gates on separate
     qubits share a dense block, and the controlled phases of a QFT row (and any phases
@@ -122,7 +122,9 @@ def group_commuting(gates: Sequence[Gate], max_dense: int, max_diagonal: int) ->
             blocks[best][2] = blocks[best][2] and gate.diagonal
         for p in qubits:
             last[p] = max(last.get(p, -1), best)
-            if not blocks[best][2]:
+            if not gate.diagonal:
+                # only a non-diagonal gate on p stops diagonals on p from moving back:
+                # a diagonal commutes with a block whose gates on its qubits are diagonal
                 last_dense[p] = max(last_dense.get(p, -1), best)
     return [Block(tuple(sorted(b[0])), tuple(b[1]), b[2]) for b in blocks]
 

@@ -27,9 +27,12 @@ from .statevector import start_vectors
 #: for 4, 2.6 ms for 5. In one alternating run (load 3.4) 3 beat 4 on QFT-20 (69 vs
 #: 81 ms), VQE-20 (72 vs 78) and the adder-20 (37 vs 54), and tied on Grover-12 and QPE-16.
 NATIVE_DENSE_QUBITS = 3
-#: Widest diagonal block: its table (``2**q`` entries, 256 KiB at 15 qubits in
-#: complex64) stays in the L2 cache while the pass streams the state.
-NATIVE_DIAGONAL_QUBITS = 15
+#: Widest diagonal block: its table (``2**q`` entries, 512 KiB at 16 qubits in
+#: complex64) stays in the L2 cache while the pass streams the state. On QFT-20 (same
+#: machine, lock held, load 2): 42 blocks at 15 qubits (run 35.6 ms predicted, 38.8
+#: measured), 40 at 16 (34.0), 37 at 20 (32.3 measured), but the tables took 10-18 ms
+#: to build at 15-16 qubits and 67-71 ms at 20, a first call's time.
+NATIVE_DIAGONAL_QUBITS = 16
 
 _DENSE, _DIAG, _NUMPY = range(3)
 
