@@ -167,3 +167,43 @@ def test_repeated_calls_plan_the_network_once_they_have_cost_as_much(kernel, mon
             break
     assert unplanned[0] and not unplanned[-1], unplanned[:3]
     assert spent is None  # planned once: no more accounting
+
+
+def _full(n, positions, tensor, diagonal):
+    """A gate or block tensor as a 2^n matrix (qubit p is axis p, big-endian)."""
+    k = len(positions)
+    rest = [p for p in range(n) if p not in positions]
+    if diagonal:
+        t = np.diag(tensor.reshape(-1)).reshape((2,) * (2 * k))
+    else:
+        t = tensor
+    u = np.einsum(t.reshape(2**k, 2**k), [0, 1], np.eye(2 ** len(rest)), [2, 3], [0, 2, 1, 3]).reshape(2**n, 2**n)
+    order = list(positions) + rest  # u's axes: positions first
+    u = u.reshape((2,) * (2 * n))
+    inv = list(np.argsort(order))
+    return u.transpose(inv + [n + a for a in inv]).reshape(2**n, 2**n)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_commuting_fusion_product_equals_the_circuit(seed):
+    rng = np.random.default_rng(seed)
+    n = 5
+    gates = []
+    for _ in range(30):
+        k = int(rng.integers(1, 4))
+        pos = tuple(int(p) for p in rng.choice(n, k, replace=False))
+        if rng.uniform() < 0.5:
+            gates.append(fusion.Gate(pos, True, np.exp(1j * rng.uniform(0, 6, (2,) * k))))
+        else:
+            m = np.linalg.qr(rng.standard_normal((2**k, 2**k)) + 1j * rng.standard_normal((2**k, 2**k)))[0]
+            gates.append(fusion.Gate(pos, False, m.reshape((2,) * (2 * k))))
+    want = np.eye(2**n)
+    for g in gates:
+        want = _full(n, g.positions, g.data, g.diagonal) @ want
+    for dense, diag in [(2, 2), (3, 5), (4, 4)]:
+        got = np.eye(2**n)
+        for b in fusion.group_commuting(gates, dense, diag):
+            widest = max(len(gates[g].positions) for g in b.members)  # a wider gate is a block alone
+            assert len(b.positions) <= max(diag if b.diagonal else dense, widest)
+            got = _full(n, b.positions, fusion.block_tensor(gates, b), b.diagonal) @ got
+        np.testing.assert_allclose(got, want, atol=1e-10)
