@@ -207,3 +207,15 @@ def test_commuting_fusion_product_equals_the_circuit(seed):
             assert len(b.positions) <= max(diag if b.diagonal else dense, widest)
             got = _full(n, b.positions, fusion.block_tensor(gates, b), b.diagonal) @ got
         np.testing.assert_allclose(got, want, atol=1e-10)
+
+
+def test_without_a_compiler_the_numpy_path_runs(monkeypatch):
+    # svgate as it is where no C compiler works (native.load returned None)
+    monkeypatch.setattr(svgate, "_lib", lambda: None)
+    assert not svgate.available()
+    c = _circuit(9, 50, 8)
+    q = sorted(c.all_qubits())
+    ref = cirq.final_state_vector(c, qubit_order=q, dtype=np.complex128)
+    np.testing.assert_allclose(qtn.state_vector(c, qubit_order=q, plan_cache=qtn.PlanCache()), ref, atol=3e-5)
+    with pytest.raises(RuntimeError, match="not built"):
+        svgate.apply_diagonal(np.ones(4, np.complex64), [0], np.ones(2))
