@@ -28,7 +28,7 @@ from .planning import MemoryLimit, Plan, plan_network
 from .roofline import measure_rates
 from .statevector import NOT_PLANNED_YET, choose_plan, fits, tn_planning_seconds
 from .sv_direct import contract_direct, native_ok
-from .sv_native import native_program, predicted_seconds
+from .sv_native import NATIVE_DENSE_QUBITS, NATIVE_DIAGONAL_QUBITS, native_program, predicted_seconds
 
 #: Choices remembered per compiled circuit (one per open qubits, bits and options).
 _CHOICES_PER_CIRCUIT = 8
@@ -69,12 +69,14 @@ def choose(network: Network, opts: RunOptions, limit: MemoryLimit, circuit: tupl
         return net, plan_for(net, opts.replace(optimize=optimize), limit)
 
     direct = isinstance(opts.backend, NumpyBackend) and opts.executor is None
-    direct_s = None
+    direct_s = widths = None
     if direct and not cc.noisy and native_ok(cc) and fits(len(cc.qubits), cc.dtype.itemsize, opts.max_memory):
         direct_s = predicted_seconds(native_program(cc))
+        widths = (NATIVE_DENSE_QUBITS, NATIVE_DIAGONAL_QUBITS)
     return choose_plan(cc, open_positions, bits, min(opts.max_memory, limit.bytes), tensor_network, initial,
                        rates=measure_rates(opts.backend, opts.dtype), cache=opts.plan_cache, direct=direct,
-                       direct_seconds=direct_s, plan_network_anyway=plan_network_anyway)
+                       direct_seconds=direct_s, plan_network_anyway=plan_network_anyway,
+                       direct_widths=widths)
 
 
 class _RecordingCache:

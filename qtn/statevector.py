@@ -63,6 +63,7 @@ def schrodinger_network(
     bits: Sequence[int] | None,
     initial: "InitialState | None" = None,
     fuse_qubits: int = DEFAULT_FUSE_QUBITS,
+    max_diagonal: int | None = None,
 ) -> tuple[Network, list[tuple[int, int]]]:
     """The fused network of ``C|initial>`` with ``open_positions`` open (in that order) and
     every other qubit closed by ``<bits[p]|``, and its Schrödinger contraction path.
@@ -75,7 +76,7 @@ def schrodinger_network(
     basis = [np.asarray(v, dtype=dtype) for v in BASIS]
     starts = start_vectors(initial, n, dtype)
     open_set = set(open_positions)
-    blocks, block_data = fused_blocks(cc, fuse_qubits)
+    blocks, block_data = fused_blocks(cc, fuse_qubits, max_diagonal)
     arrays: list[np.ndarray] = []
     indices: list[tuple[int, ...]] = []
     wire = list(range(n))
@@ -156,14 +157,18 @@ def schrodinger_plan(
     initial: "InitialState | None" = None,
     fuse_qubits: int = DEFAULT_FUSE_QUBITS,
     cache: PlanCache | None = None,
+    max_diagonal: int | None = None,
 ) -> tuple[Network, Plan]:
-    """The network and plan of the Schrödinger order (``Plan.method`` ``"schrodinger(fused<=F)"``),
-    the plan kept in ``cache`` by the network's structure."""
-    net, path = schrodinger_network(cc, open_positions, bits, initial, fuse_qubits)
-    key = "schrodinger-" + hashlib.sha1(repr((net.structure_key(), memory_budget, fuse_qubits)).encode()).hexdigest()
+    """The network and plan of the Schrödinger order (``Plan.method`` ``"schrodinger(fused<=F)"``,
+    or ``"schrodinger(fused<=F, diagonals<=D)"`` with ``max_diagonal``: the blocks of
+    :func:`qtn.fusion.group_commuting`), the plan kept in ``cache`` by the network's structure."""
+    net, path = schrodinger_network(cc, open_positions, bits, initial, fuse_qubits, max_diagonal)
+    key = "schrodinger-" + hashlib.sha1(repr((net.structure_key(), memory_budget, fuse_qubits,
+                                              max_diagonal)).encode()).hexdigest()
     plan = None if cache is None else cache.get(key, net)
     if plan is None:
-        plan = plan_from_path(net, path, (), memory_budget=memory_budget, method=f"schrodinger(fused<={fuse_qubits})")
+        method = f"schrodinger(fused<={fuse_qubits}" + ("" if max_diagonal is None else f", diagonals<={max_diagonal}")
+        plan = plan_from_path(net, path, (), memory_budget=memory_budget, method=method + ")")
         if cache is not None:
             cache.put(key, plan)
     return net, plan
@@ -245,6 +250,7 @@ def choose_plan(
     direct: bool = False,
     direct_seconds: float | None = None,
     plan_network_anyway: bool = False,
+    direct_widths: "tuple[int, int] | None" = None,
 ) -> tuple[Network, Plan]:
     """The cheaper (by roofline bound) of the tensor-network plan and the Schrödinger order.
 
@@ -259,6 +265,8 @@ def choose_plan(
             (the NumPy backend in this process), which costs less per block.
         direct_seconds: the predicted time of that direct run, where it is known
             (:func:`qtn.sv_native.predicted_seconds`); used in place of the bound.
+        direct_widths: (dense, diagonal) block widths of that direct run; the
+            Schrödinger plan is then made of the same blocks.
         plan_network_anyway: plan the tensor network even where the state vector costs
             less than planning it (:func:`tn_planning_seconds`): a caller that has spent
             that long on repeated runs asks for it (see :mod:`qtn.engine`).
@@ -270,7 +278,9 @@ def choose_plan(
     if cc.noisy or entangled_start or not fits(len(cc.qubits), cc.dtype.itemsize, memory_budget):
         tn_net, tn = tn_plan(None)
         return tn_net, with_alternatives(tn, [], roofline=bound(tn, rates))
-    sv_net, sv = schrodinger_plan(cc, open_positions, bits, memory_budget, initial, cache=cache)
+    # a direct run on the kernels has its own blocks: the plan is made of those (one fusion, not two)
+    widths = {} if not (direct and direct_widths) else dict(fuse_qubits=direct_widths[0], max_diagonal=direct_widths[1])
+    sv_net, sv = schrodinger_plan(cc, open_positions, bits, memory_budget, initial, cache=cache, **widths)
     sv_bound = bound(sv, rates)
     # the bound leaves out what each step costs in Python: thousands of small steps add up
     sv_s = sv_bound.seconds + _blocks(sv) * (DIRECT_BLOCK_SECONDS if direct else GENERIC_STEP_SECONDS)
