@@ -11,6 +11,7 @@ Simulator, ``qtn.compile``) contracts through :func:`plan_and_contract`.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from typing import Any, Callable, Union
 
@@ -25,8 +26,9 @@ from .options import RunOptions
 from .plan_cache import PlanCache
 from .planning import MemoryLimit, Plan, plan_network
 from .roofline import measure_rates
-from .statevector import choose_plan
-from .sv_direct import contract_direct
+from .statevector import NOT_PLANNED_YET, choose_plan, fits, tn_planning_seconds
+from .sv_direct import contract_direct, native_ok
+from .sv_native import NATIVE_DENSE_QUBITS, NATIVE_DIAGONAL_QUBITS, native_program, predicted_seconds
 
 #: Choices remembered per compiled circuit (one per open qubits, bits and options).
 _CHOICES_PER_CIRCUIT = 8
@@ -57,25 +59,40 @@ def _built(network: NetworkLike) -> Network:
     return network if isinstance(network, Network) else network()
 
 
-def choose(network: NetworkLike, opts: RunOptions, limit: MemoryLimit, circuit: tuple | None) -> tuple[Network, Plan]:
+def choose(network: NetworkLike, opts: RunOptions, limit: MemoryLimit, circuit: tuple | None,
+           plan_network_anyway: bool = False) -> tuple[Network, Plan]:
     """The simplified canonical network and its plan; with ``circuit`` =
     ``(compiled circuit, open positions, bits, initial)`` and the automatic planner, the
     cheaper (by roofline bound) of the tensor-network plan and the Schrödinger order
-    (``network`` may be a function that builds it: a Schrödinger run needs none)."""
+    (``network`` may be a function that builds it: a Schrödinger run needs none;
+    ``plan_network_anyway``: see :func:`qtn.statevector.choose_plan`)."""
     if circuit is None or opts.optimize is not None:
         net = _built(network).simplified().canonical()
         return net, plan_for(net, opts, limit)
     cc, open_positions, bits, initial = circuit
 
+    simplified: list[Network] = []
+
+    def simple_network() -> Network:
+        # simplified only when asked for (once): merging a deep narrow circuit's tensors
+        # is itself a contraction, which the Schrödinger order makes unnecessary
+        if not simplified:
+            simplified.append(_built(network).simplified().canonical())
+        return simplified[0]
+
     def tensor_network(optimize):
-        # simplified only when asked for: merging a deep narrow circuit's tensors is
-        # itself a contraction, which the Schrödinger order makes unnecessary
-        net = _built(network).simplified().canonical()
+        net = simple_network()
         return net, plan_for(net, opts.replace(optimize=optimize), limit)
 
     direct = isinstance(opts.backend, NumpyBackend) and opts.executor is None
+    direct_s = widths = None
+    if direct and not cc.noisy and native_ok(cc) and fits(len(cc.qubits), cc.dtype.itemsize, opts.max_memory):
+        direct_s = predicted_seconds(native_program(cc))
+        widths = (NATIVE_DENSE_QUBITS, NATIVE_DIAGONAL_QUBITS)
     return choose_plan(cc, open_positions, bits, min(opts.max_memory, limit.bytes), tensor_network, initial,
-                       rates=measure_rates(opts.backend, opts.dtype), cache=opts.plan_cache, direct=direct)
+                       rates=measure_rates(opts.backend, opts.dtype), cache=opts.plan_cache, direct=direct,
+                       direct_seconds=direct_s, plan_network_anyway=plan_network_anyway,
+                       direct_widths=widths, tn_tensors=lambda: simple_network().num_tensors)
 
 
 class _RecordingCache:
@@ -97,30 +114,42 @@ class _RecordingCache:
         self.used.append((key, plan))
 
 
-def _remembered_choice(network: NetworkLike, opts: RunOptions, limit: MemoryLimit, circuit: tuple) -> tuple[Network, Plan]:
+def _remembered_choice(network: NetworkLike, opts: RunOptions, limit: MemoryLimit,
+                       circuit: tuple) -> tuple[Network, Plan, list | None]:
     """:func:`choose`, remembered on the compiled circuit while the plans it rests on stay
     in ``opts.plan_cache``: a repeated call skips building the Schrödinger network,
-    simplifying the tensor network and both cache lookups (clearing the cache forgets it)."""
+    simplifying the tensor network and both cache lookups (clearing the cache forgets it).
+
+    Also returns ``[seconds spent in direct runs, seconds after which to plan the tensor
+    network]`` for a choice that left the network unplanned (the caller adds to the
+    first; once it reaches the second, the choice is made again with the network
+    planned), else None.
+    """
     cc, open_positions, bits, initial = circuit
     cache = opts.plan_cache
     if cache is None or initial is not None or not isinstance(cache, PlanCache):
-        return choose(network, opts, limit, circuit)
+        return (*choose(network, opts, limit, circuit), None)
     key = (id(cache), tuple(open_positions), None if bits is None else tuple(bits), opts.max_memory, limit.bytes,
            type(opts.backend), opts.backend.name, opts.dtype, opts.search_time, opts.plan_seed,
            opts.executor is None)
     memo = cc.__dict__.setdefault("_choices", OrderedDict())
     found = memo.get(key)
+    anyway = False
     if found is not None:
-        used, net, plan = found
+        used, net, plan, spent = found
         if all(cache.peek(k) is p for k, p in used):
-            return net, plan
+            if spent is None or spent[0] < spent[1]:
+                return net, plan, spent
+            anyway = True  # the runs have cost what planning the network would: plan it now
     recorder = _RecordingCache(cache)
-    net, plan = choose(network, opts.replace(plan_cache=recorder), limit, circuit)
+    net, plan = choose(network, opts.replace(plan_cache=recorder), limit, circuit, plan_network_anyway=anyway)
+    unplanned = any(name == NOT_PLANNED_YET for name, _ in plan.alternatives)
+    spent = [0.0, tn_planning_seconds(cc)] if unplanned else None
     # a direct Schrödinger run needs no network: keep none alive for it
-    memo[key] = (tuple(recorder.used), None if direct_ok(plan, opts, None) else net, plan)
+    memo[key] = (tuple(recorder.used), None if direct_ok(plan, opts, None) else net, plan, spent)
     while len(memo) > _CHOICES_PER_CIRCUIT:
         memo.popitem(last=False)
-    return net, plan
+    return net, plan, spent
 
 
 def direct_ok(plan: Plan, opts: RunOptions, runner: "Runner | None") -> bool:
@@ -146,10 +175,14 @@ def plan_and_contract(network: NetworkLike, opts: RunOptions, circuit: tuple | N
     limit = peak_limit(opts, runner)
     slot = opts.checkpoint.next_slot() if isinstance(opts.checkpoint, Checkpoint) else opts.checkpoint
     if slot is None and circuit is not None and opts.optimize is None:
-        net, plan = _remembered_choice(network, opts, limit, circuit)
+        net, plan, spent = _remembered_choice(network, opts, limit, circuit)
         if direct_ok(plan, opts, runner):
             cc, open_positions, bits, initial = circuit
-            return contract_direct(cc, open_positions, bits, initial).astype(opts.dtype, copy=False), plan
+            start = time.perf_counter()
+            result = contract_direct(cc, open_positions, bits, initial).astype(opts.dtype, copy=False)
+            if spent is not None:
+                spent[0] += time.perf_counter() - start
+            return result, plan
     elif slot is None:
         net, plan = choose(network, opts, limit, circuit)
     else:  # a checkpoint keeps the tensor-network plan it was first run with

@@ -81,18 +81,67 @@ def group(gates: Sequence[Gate], max_qubits: int) -> list[Block]:
     return [Block(tuple(sorted(b[0])), tuple(b[1]), b[2]) for b in blocks]
 
 
+#: How many of the latest blocks :func:`group_commuting` looks through for a gate.
+WINDOW = 48
+
+
+def group_commuting(gates: Sequence[Gate], max_dense: int, max_diagonal: int) -> list[Block]:
+    """Greedy fusion that also moves a gate back past the blocks it commutes with.
+
+    A gate may join any of the latest :data:`WINDOW` blocks from the last block it does
+    not commute with on: the last block on its qubits, or for a diagonal gate the last
+    block with a non-diagonal gate on them (diagonals commute). Among those it joins the block that
+    gains the fewest qubits (then the latest) within the width: ``max_dense`` for a
+    dense result, ``max_diagonal`` for a diagonal one. So one-qubit gates on separate
+    qubits share a dense block, and the controlled phases of a QFT row (and any phases
+    among them) one wide diagonal.
+    """
+    blocks: list[list] = []  # [positions set, members, diagonal]
+    last: dict[int, int] = {}  # qubit -> last block on it
+    last_dense: dict[int, int] = {}  # qubit -> last non-diagonal block on it
+    for g, gate in enumerate(gates):
+        qubits = set(gate.positions)
+        fence = max(((last_dense if gate.diagonal else last).get(p, -1) for p in qubits), default=-1)
+        best, best_key = None, None
+        for b in range(len(blocks) - 1, max(fence - 1, len(blocks) - WINDOW - 1, -1), -1):
+            pos, _, diag = blocks[b]
+            union = len(pos | qubits)
+            if union > (max_diagonal if diag and gate.diagonal else max_dense):
+                continue
+            key = (union - len(pos), -b)
+            if best_key is None or key < best_key:
+                best, best_key = b, key
+                if key[0] == 0:
+                    break  # nothing grows: the latest such block is as good as any
+        if best is None:
+            blocks.append([qubits, [g], gate.diagonal])
+            best = len(blocks) - 1
+        else:
+            blocks[best][0].update(qubits)
+            blocks[best][1].append(g)
+            blocks[best][2] = blocks[best][2] and gate.diagonal
+        for p in qubits:
+            last[p] = max(last.get(p, -1), best)
+            if not gate.diagonal:
+                # only a non-diagonal gate on p stops diagonals on p from moving back:
+                # a diagonal commutes with a block whose gates on its qubits are diagonal
+                last_dense[p] = max(last_dense.get(p, -1), best)
+    return [Block(tuple(sorted(b[0])), tuple(b[1]), b[2]) for b in blocks]
+
+
 _cache: "OrderedDict[tuple, list[Block]]" = OrderedDict()
 _lock = threading.Lock()
 
 
-def grouping(gates: Sequence[Gate], max_qubits: int) -> list[Block]:
-    """:func:`group` of ``gates``, cached by their structure (qubits and diagonality)."""
-    key = (tuple((g.positions, g.diagonal) for g in gates), max_qubits)
+def grouping(gates: Sequence[Gate], max_qubits: int, max_diagonal: int | None = None) -> list[Block]:
+    """:func:`group` of ``gates`` (:func:`group_commuting` with ``max_diagonal``), cached
+    by their structure (qubits and diagonality)."""
+    key = (tuple((g.positions, g.diagonal) for g in gates), max_qubits, max_diagonal)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    blocks = group(gates, max_qubits)
+    blocks = group(gates, max_qubits) if max_diagonal is None else group_commuting(gates, max_qubits, max_diagonal)
     with _lock:
         _cache[key] = blocks
         while len(_cache) > _CACHE_SIZE:
@@ -100,18 +149,26 @@ def grouping(gates: Sequence[Gate], max_qubits: int) -> list[Block]:
     return blocks
 
 
-def fused_blocks(cc: CompiledCircuit, max_qubits: int) -> "tuple[list[Block], list[np.ndarray]]":
-    """The blocks of ``cc`` fused to ``max_qubits`` and each block's tensor
-    (:func:`block_tensor`), computed once per compiled circuit and width: every
-    bitstring, candidate plan and run of the same compiled circuit shares them."""
+def fused_blocks(cc: CompiledCircuit, max_qubits: int,
+                 max_diagonal: int | None = None) -> "tuple[list[Block], list[np.ndarray]]":
+    """The blocks of ``cc`` fused to ``max_qubits`` (with ``max_diagonal``, by
+    :func:`group_commuting`) and each block's tensor (:func:`block_tensor`), computed once per
+    compiled circuit and widths: every bitstring, candidate plan and run of the same
+    compiled circuit shares them."""
     memo = cc.__dict__.setdefault("_fused", {})  # a frozen dataclass still has a __dict__
-    found = memo.get(max_qubits)
+    key = max_qubits if max_diagonal is None else (max_qubits, max_diagonal)
+    found = memo.get(key)
     if found is None:
         gates = gates_of(cc)
-        blocks = grouping(gates, max_qubits)
+        blocks = grouping(gates, max_qubits, max_diagonal)
         with one_blas_thread():  # thousands of tiny products
-            found = memo[max_qubits] = (blocks, [block_tensor(gates, b) for b in blocks])
+            found = memo[key] = (blocks, [block_tensor(gates, b) for b in blocks])
     return found
+
+
+def commuting_blocks(cc: CompiledCircuit, max_dense: int, max_diagonal: int) -> "tuple[list[Block], list[np.ndarray]]":
+    """:func:`fused_blocks` by :func:`group_commuting`: dense blocks to ``max_dense`` qubits, diagonal ones to ``max_diagonal``."""
+    return fused_blocks(cc, max_dense, max_diagonal)
 
 
 def block_tensor(gates: Sequence[Gate], block: Block) -> np.ndarray:
@@ -120,32 +177,58 @@ def block_tensor(gates: Sequence[Gate], block: Block) -> np.ndarray:
     f = len(block.positions)
     axis = {p: a for a, p in enumerate(block.positions)}
     dtype = np.result_type(*(gates[g].data for g in block.members))
-    if block.diagonal:
-        d = np.ones((2,) * f, dtype=dtype)
-        for g in block.members:
-            gate = gates[g]
-            d = d * _broadcast_diag(gate.data, [axis[p] for p in gate.positions], f)
-        return d
-    if len(block.members) == 1 and not gates[block.members[0]].diagonal:
-        # a gate alone (often a wide one): its own tensor, axes put in block order; a
-        # product with the identity would cost a 2^f-square matrix multiply
+    if len(block.members) == 1:
+        # a gate alone (often a wide one): its own tensor with the axes in block order;
+        # a product with the identity would cost a 2^f-square matrix multiply
         gate = gates[block.members[0]]
         order = [gate.positions.index(p) for p in block.positions]
-        k = len(order)
-        return np.ascontiguousarray(np.transpose(gate.data, order + [k + o for o in order]))
-    t = np.eye(2**f, dtype=dtype).reshape((2,) * (2 * f))
+        if gate.diagonal:  # a block of one diagonal gate is diagonal
+            return np.ascontiguousarray(np.transpose(gate.data, order))
+        else:
+            return np.ascontiguousarray(np.transpose(gate.data, order + [len(order) + o for o in order]))
+    if block.diagonal:
+        return _diagonal_table(gates, block, axis, dtype)
+    size = 2**f
+    t = np.eye(size, dtype=dtype).reshape((2,) * f + (size,))  # output axes, then all inputs as one
     for g in block.members:
         gate, data = gates[g], gates[g].data
         ax = [axis[p] for p in gate.positions]
         k = len(ax)
         if gate.diagonal:
             diag = _broadcast_diag(data, ax, f)
-            t = t * diag.reshape(diag.shape + (1,) * f)  # scales the output axes
+            t = t * diag.reshape(diag.shape + (1,))  # scales the output axes
             continue
-        # new[out_ax...] = sum_in G[out, in] t[in ...]: tensordot puts G's outputs first,
-        # moveaxis puts them back (einsum took ~10x longer on these small tensors)
-        t = np.moveaxis(np.tensordot(data, t, axes=(list(range(k, 2 * k)), ax)), list(range(k)), ax)
-    return t
+        # new[out_ax...] = sum_in G[out, in] t[in ...]: the gate's axes moved to the front,
+        # one matrix product, moved back (tensordot + moveaxis cost ~3x more in Python)
+        perm = ax + [a for a in range(f) if a not in ax]
+        front = t.transpose(perm + [f]).reshape(2**k, -1)
+        moved = (data.reshape(2**k, 2**k) @ front).reshape((2,) * f + (size,))
+        t = moved.transpose(list(np.argsort(perm)) + [f])
+    return np.ascontiguousarray(t).reshape((2,) * (2 * f))
+
+
+def _diagonal_table(gates: Sequence[Gate], block: Block, axis: dict[int, int], dtype) -> np.ndarray:
+    """A diagonal block's table, grown one axis at a time: a gate is multiplied in when
+    its last axis joins, on a table of that many axes only (a wide diagonal of many
+    two-qubit gates costs about two passes over the final table, not one per gate)."""
+    f = len(block.positions)
+    if f == 0:  # scalars only
+        return np.prod([gates[g].data for g in block.members], axis=0).astype(dtype)
+    if len(block.members) <= 3:  # a few products on the whole table cost less than growing it
+        d = np.ones((2,) * f, dtype=dtype)
+        for g in block.members:
+            d = d * _broadcast_diag(gates[g].data, [axis[p] for p in gates[g].positions], f)
+        return d
+    by_last: list[list[int]] = [[] for _ in range(f)]
+    for g in block.members:
+        ax = [axis[p] for p in gates[g].positions]
+        by_last[max(ax, default=0)].append(g)
+    d = np.ones((), dtype=dtype)
+    for a in range(f):
+        d = np.repeat(d[..., None], 2, axis=-1)
+        for g in by_last[a]:
+            d *= _broadcast_diag(gates[g].data, [axis[p] for p in gates[g].positions], a + 1)
+    return d
 
 
 def _broadcast_diag(d: np.ndarray, axes: Sequence[int], f: int) -> np.ndarray:

@@ -63,6 +63,7 @@ def schrodinger_network(
     bits: Sequence[int] | None,
     initial: "InitialState | None" = None,
     fuse_qubits: int = DEFAULT_FUSE_QUBITS,
+    max_diagonal: int | None = None,
 ) -> tuple[Network, list[tuple[int, int]]]:
     """The fused network of ``C|initial>`` with ``open_positions`` open (in that order) and
     every other qubit closed by ``<bits[p]|``, and its Schrödinger contraction path.
@@ -75,7 +76,7 @@ def schrodinger_network(
     basis = [np.asarray(v, dtype=dtype) for v in BASIS]
     starts = start_vectors(initial, n, dtype)
     open_set = set(open_positions)
-    blocks, block_data = fused_blocks(cc, fuse_qubits)
+    blocks, block_data = fused_blocks(cc, fuse_qubits, max_diagonal)
     arrays: list[np.ndarray] = []
     indices: list[tuple[int, ...]] = []
     wire = list(range(n))
@@ -156,14 +157,18 @@ def schrodinger_plan(
     initial: "InitialState | None" = None,
     fuse_qubits: int = DEFAULT_FUSE_QUBITS,
     cache: PlanCache | None = None,
+    max_diagonal: int | None = None,
 ) -> tuple[Network, Plan]:
-    """The network and plan of the Schrödinger order (``Plan.method`` ``"schrodinger(fused<=F)"``),
-    the plan kept in ``cache`` by the network's structure."""
-    net, path = schrodinger_network(cc, open_positions, bits, initial, fuse_qubits)
-    key = "schrodinger-" + hashlib.sha1(repr((net.structure_key(), memory_budget, fuse_qubits)).encode()).hexdigest()
+    """The network and plan of the Schrödinger order (``Plan.method`` ``"schrodinger(fused<=F)"``,
+    or ``"schrodinger(fused<=F, diagonals<=D)"`` with ``max_diagonal``: the blocks of
+    :func:`qtn.fusion.group_commuting`), the plan kept in ``cache`` by the network's structure."""
+    net, path = schrodinger_network(cc, open_positions, bits, initial, fuse_qubits, max_diagonal)
+    key = "schrodinger-" + hashlib.sha1(repr((net.structure_key(), memory_budget, fuse_qubits,
+                                              max_diagonal)).encode()).hexdigest()
     plan = None if cache is None else cache.get(key, net)
     if plan is None:
-        plan = plan_from_path(net, path, (), memory_budget=memory_budget, method=f"schrodinger(fused<={fuse_qubits})")
+        method = f"schrodinger(fused<={fuse_qubits}" + ("" if max_diagonal is None else f", diagonals<={max_diagonal}")
+        plan = plan_from_path(net, path, (), memory_budget=memory_budget, method=method + ")")
         if cache is not None:
             cache.put(key, plan)
     return net, plan
@@ -219,17 +224,28 @@ def _blocks(sv: Plan) -> int:
 #: Below this bound (seconds) the Schrödinger order is taken without planning a
 #: tensor network at all: simplifying and planning one would take longer.
 TRIVIAL_SECONDS = 0.005
-#: The least a tensor network's planning costs per tensor: simplification alone, 10-16 us
-#: on QFT amplitude networks that merge completely (a 15,774-gate Grover circuit on 12
-#: qubits took 175 us per tensor to simplify and 370 us to order greedily, profiled).
-#: A Schrödinger run cheaper than that skips planning a network at all.
-PLAN_SECONDS_PER_TENSOR = 15e-6
+#: Seconds a tensor-network plan takes per gate of the circuit at the least: greedy
+#: planning (simplify, greedy path, lowering) measured here (load 1.5) at 49 us a gate
+#: for VQE-20, 115 us for QPE-16, 245 us for walk-11, 1.4 ms for QFT-20 (sliced). Where
+#: the state vector costs less than planning the alternative would, the Schrödinger
+#: order is taken without planning one; repeated calls plan it once their runs have
+#: taken that long (rent until the rent reaches the price: at most twice the better
+#: choice's time, whichever it is).
+PLAN_SECONDS_PER_GATE = 150e-6
+#: The second figure's name where the tensor network was left unplanned for now.
+NOT_PLANNED_YET = "tensor network (not planned yet: the state vector costs less than planning one)"
 
 
 def network_tensors(cc: CompiledCircuit) -> int:
     """Tensors of the single-layer network of ``cc``: its gate tensors and one start per
     qubit (a wire permutation has no tensor)."""
     return len(cc.qubits) + sum(1 for op in cc.ops for p in op.pieces if p.wires is None)
+
+
+def tn_planning_seconds(cc: CompiledCircuit) -> float:
+    """About how long planning a tensor network of ``cc`` takes (:data:`PLAN_SECONDS_PER_GATE`
+    per tensor)."""
+    return network_tensors(cc) * PLAN_SECONDS_PER_GATE
 
 
 #: Below this bound (seconds) the Schrödinger order is compared with the greedy
@@ -247,6 +263,10 @@ def choose_plan(
     rates: Rates = ASSUMED,
     cache: PlanCache | None = None,
     direct: bool = False,
+    direct_seconds: float | None = None,
+    plan_network_anyway: bool = False,
+    direct_widths: "tuple[int, int] | None" = None,
+    tn_tensors: "Callable[[], int] | None" = None,
 ) -> tuple[Network, Plan]:
     """The cheaper (by roofline bound) of the tensor-network plan and the Schrödinger order.
 
@@ -259,6 +279,17 @@ def choose_plan(
         cache: where the Schrödinger plan is kept.
         direct: whether a Schrödinger plan would run as :mod:`qtn.sv_direct` applies it
             (the NumPy backend in this process), which costs less per block.
+        direct_seconds: the predicted time of that direct run, where it is known
+            (:func:`qtn.sv_native.predicted_seconds`); used in place of the bound.
+        direct_widths: (dense, diagonal) block widths of that direct run; the
+            Schrödinger plan is then made of the same blocks.
+        plan_network_anyway: plan the tensor network even where the state vector costs
+            less than planning it (:func:`tn_planning_seconds`): a caller that has spent
+            that long on repeated runs asks for it (see :mod:`qtn.engine`).
+        tn_tensors: simplifies the tensor network (once, for ``tn_plan`` to reuse) and
+            says how many tensors are left to order; where simplifying costs less than
+            the state vector, what is left decides whether planning would (a QFT
+            amplitude's network merges into scalars in milliseconds).
 
     Returns:
         The network to contract and its plan; ``plan.alternatives`` holds both bounds.
@@ -267,14 +298,23 @@ def choose_plan(
     if cc.noisy or entangled_start or not fits(len(cc.qubits), cc.dtype.itemsize, memory_budget):
         tn_net, tn = tn_plan(None)
         return tn_net, with_alternatives(tn, [], roofline=bound(tn, rates))
-    sv_net, sv = schrodinger_plan(cc, open_positions, bits, memory_budget, initial, cache=cache)
+    # a direct run on the kernels has its own blocks: the plan is made of those (one fusion, not two)
+    widths = {} if not (direct and direct_widths) else dict(fuse_qubits=direct_widths[0], max_diagonal=direct_widths[1])
+    sv_net, sv = schrodinger_plan(cc, open_positions, bits, memory_budget, initial, cache=cache, **widths)
     sv_bound = bound(sv, rates)
     # the bound leaves out what each step costs in Python: thousands of small steps add up
     sv_s = sv_bound.seconds + _blocks(sv) * (DIRECT_BLOCK_SECONDS if direct else GENERIC_STEP_SECONDS)
-    if sv_s < max(TRIVIAL_SECONDS, network_tensors(cc) * PLAN_SECONDS_PER_TENSOR):
-        figures = [(sv.method, sv_s), ("tensor network (not planned: the state vector is cheaper than planning one)",
-                                       float("nan"))]
+    if direct and direct_seconds is not None:
+        sv_s = direct_seconds
+    if sv_s < TRIVIAL_SECONDS:
+        figures = [(sv.method, sv_s), ("tensor network (not planned: the state vector is cheap)", float("nan"))]
         return sv_net, with_alternatives(sv, figures, roofline=sv_bound)
+    if not plan_network_anyway and sv_s < tn_planning_seconds(cc):
+        merge_s = _merge_seconds(cc)
+        left = None if tn_tensors is None or sv_s < merge_s else tn_tensors()
+        if left is None or sv_s < merge_s + left * PLAN_SECONDS_PER_GATE:
+            figures = [(sv.method, sv_s), (NOT_PLANNED_YET, float("nan"))]
+            return sv_net, with_alternatives(sv, figures, roofline=sv_bound)
     tn_net, tn = tn_plan("greedy" if sv_s < CHEAP_SECONDS else None)
     tn_bound = bound(tn, rates)
     # a network that simplification merged into scalars was contracted by those merges

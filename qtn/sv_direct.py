@@ -23,6 +23,8 @@ from .compiler import CompiledCircuit
 from .fusion import DEFAULT_FUSE_QUBITS, fused_blocks
 from .initial_state import InitialState
 from .statevector import start_vectors
+from .sv_native import native_program, run_native
+from . import svgate
 
 # how a block is applied (see Program.ops)
 _DIAG, _LEAD, _TAIL, _MOVE = range(4)
@@ -119,12 +121,24 @@ def _run(prog: Program, dtype: Any, initial: "InitialState | None") -> np.ndarra
     return state.reshape(full).transpose(prog.final)
 
 
+def native_ok(cc: CompiledCircuit) -> bool:
+    """Whether :mod:`qtn.sv_native` can run ``cc``: the kernels load and take its dtype."""
+    return np.dtype(cc.dtype) in (np.complex64, np.complex128) and svgate.available()
+
+
 def contract_direct(cc: CompiledCircuit, open_positions: Sequence[int], bits: Sequence[int] | None,
-                    initial: "InitialState | None", fuse_qubits: int = DEFAULT_FUSE_QUBITS) -> np.ndarray:
+                    initial: "InitialState | None", fuse_qubits: int = DEFAULT_FUSE_QUBITS,
+                    use_native: bool | None = None) -> np.ndarray:
     """What the Schrödinger network of :func:`qtn.statevector.schrodinger_network` contracts
     to: ``C|initial>`` with ``open_positions`` open (in that order) and every other qubit
-    ``p`` closed by ``<bits[p]|`` (0 without ``bits``), global phase included."""
-    state = run(program(cc, fuse_qubits), cc.dtype, initial)
+    ``p`` closed by ``<bits[p]|`` (0 without ``bits``), global phase included.
+
+    The in-place kernels of :mod:`qtn.sv_native` run it where they load (``use_native``
+    None or True; False forces the NumPy path), else the copy + GEMM blocks here."""
+    if use_native is not False and native_ok(cc):
+        state = run_native(native_program(cc), initial)
+    else:
+        state = run(program(cc, fuse_qubits), cc.dtype, initial)
     open_set = set(open_positions)
     if len(open_set) < len(cc.qubits):
         index = tuple(slice(None) if p in open_set else (bits[p] if bits is not None else 0)

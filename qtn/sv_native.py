@@ -1,0 +1,145 @@
+"""The direct Schrödinger run on the in-place kernels of :mod:`qtn.svgate`.
+
+Where the kernels load, :mod:`qtn.sv_direct` runs a circuit here: the state stays in
+one layout (qubit ``p`` at index bit ``n - 1 - p``, so the array is already
+``(2,) * n`` in qubit order at the end), a dense block is one in-place pass on its
+bits and a diagonal block one elementwise pass. Diagonal gates are fused into wide
+diagonal blocks (:func:`qtn.fusion.group` with ``max_diagonal``): a QFT's controlled
+phases on one qubit are one pass, where dense fusion cut them into several dense blocks.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import svgate
+from .compiler import CompiledCircuit
+from .fusion import commuting_blocks
+from .initial_state import InitialState
+from .statevector import start_vectors
+
+#: Widest dense block. Measured on the 2-core AVX-512 Xeon (bench.lock held, 2^20
+#: complex64 amplitudes, both threads, load 2): 0.5 ms a pass for 1-3 qubits, 1.5 ms
+#: for 4, 2.6 ms for 5. In one alternating run (load 3.4) 3 beat 4 on QFT-20 (69 vs
+#: 81 ms), VQE-20 (72 vs 78) and the adder-20 (37 vs 54), and tied on Grover-12 and QPE-16.
+NATIVE_DENSE_QUBITS = 3
+#: Widest diagonal block: its table (``2**q`` entries, 512 KiB at 16 qubits in
+#: complex64) stays in the L2 cache while the pass streams the state. On QFT-20 (same
+#: machine, lock held, load 2): 42 blocks at 15 qubits (run 35.6 ms predicted, 38.8
+#: measured), 40 at 16 (34.0), 37 at 20 (32.3 measured), but the tables took 10-18 ms
+#: to build at 15-16 qubits and 67-71 ms at 20, a first call's time.
+NATIVE_DIAGONAL_QUBITS = 16
+
+_DENSE, _DIAG, _NUMPY = range(3)
+
+
+@dataclass(frozen=True)
+class NativeProgram:
+    """The blocks of a compiled circuit as kernel calls on a flat ``2**n`` state.
+
+    Attributes:
+        n: qubits.
+        dtype: the element type the tables are stored in.
+        ops: ``(kind, args)`` per block: ``_DENSE``: (k, target bits as a ctypes array,
+            matrix); ``_DIAG``: (bit mask, table); ``_NUMPY``: (axes, matrix) for a dense
+            block wider than the kernel takes (applied with ``np.tensordot``).
+    """
+
+    n: int
+    dtype: np.dtype
+    ops: tuple
+
+
+def native_program(cc: CompiledCircuit, dtype: Any = None, dense_qubits: int = NATIVE_DENSE_QUBITS,
+                   diagonal_qubits: int = NATIVE_DIAGONAL_QUBITS) -> NativeProgram:
+    """The :class:`NativeProgram` of ``cc`` (built once per compiled circuit, widths and dtype)."""
+    dtype = np.dtype(cc.dtype if dtype is None else dtype)
+    memo = cc.__dict__.setdefault("_native", {})
+    key = (dense_qubits, diagonal_qubits, dtype)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _build(cc, dtype, dense_qubits, diagonal_qubits)
+    return found
+
+
+def _build(cc: CompiledCircuit, dtype: np.dtype, dense_qubits: int, diagonal_qubits: int) -> NativeProgram:
+    blocks, data = commuting_blocks(cc, dense_qubits, diagonal_qubits)
+    n = len(cc.qubits)
+    ops = []
+    for block, tensor in zip(blocks, data):
+        k = len(block.positions)
+        if block.diagonal:
+            # table index bit t is the t-th lowest bit of the mask, i.e. positions read
+            # from the last: the C-order table over ascending positions is that already
+            mask = sum(1 << (n - 1 - p) for p in block.positions)
+            ops.append((_DIAG, (mask, np.ascontiguousarray(tensor, dtype=dtype).reshape(-1))))
+        elif k <= svgate.MAX_DENSE:
+            bits = (ctypes.c_int * k)(*(n - 1 - p for p in block.positions))
+            ops.append((_DENSE, (k, bits, np.ascontiguousarray(tensor.reshape(2**k, 2**k), dtype=dtype))))
+        else:
+            ops.append((_NUMPY, (tuple(block.positions), np.asarray(tensor, dtype=dtype))))
+    return NativeProgram(n, dtype, tuple(ops))
+
+
+#: Seconds per amplitude of one pass, complex64 on both threads (measured with
+#: bench.lock held on the 2-core AVX-512 Xeon, 2^20 amplitudes, load 2): a dense block
+#: of k qubits about 0.45 + 0.06 * 2^k ns (0.5 ms for k = 1, 1.4 ms for 4), a diagonal 0.6 ns.
+PASS_SECONDS = 0.45e-9
+DENSE_TERM_SECONDS = 0.06e-9
+DIAGONAL_SECONDS = 0.6e-9
+#: ... and per kernel call (ctypes and the loop in :func:`run_native`).
+CALL_SECONDS = 3e-6
+
+
+def predicted_seconds(prog: NativeProgram) -> float:
+    """A run's time as the figures above predict (twice as long in complex128 or on one thread)."""
+    amps = 2.0**prog.n
+    scale = (2 if prog.dtype == np.complex128 else 1) * (2 if svgate._threads(prog.n) == 1 else 1)
+    total = 0.0
+    for kind, args in prog.ops:
+        if kind == _DIAG:
+            total += amps * DIAGONAL_SECONDS * scale
+        else:
+            k = args[0] if kind == _DENSE else len(args[0])
+            total += amps * (PASS_SECONDS + DENSE_TERM_SECONDS * 2**k) * scale
+    return total + CALL_SECONDS * len(prog.ops)
+
+
+def run_native(prog: NativeProgram, initial: "InitialState | None" = None) -> np.ndarray:
+    """The state ``C|initial>`` as a fresh ``(2,) * n`` array, axis ``p`` for qubit ``p``
+    (the global phase not applied)."""
+    n, dtype = prog.n, prog.dtype
+    if initial is None or not initial.blocks:
+        state = np.zeros(2**n, dtype=dtype)
+        state[0] = 1
+    else:
+        state = np.ones((), dtype=dtype)
+        for v in start_vectors(initial, n, dtype):
+            state = np.multiply.outer(state, v)
+        state = np.ascontiguousarray(state).reshape(-1)
+    lib = svgate._lib()
+    dense = lib.qtn_dense_f if dtype == np.complex64 else lib.qtn_dense_d
+    diag = lib.qtn_diag_f if dtype == np.complex64 else lib.qtn_diag_d
+    threads = svgate._threads(n)
+    ptr = state.ctypes.data
+    for kind, args in prog.ops:
+        if kind == _DENSE:
+            k, bits, mat = args
+            rc = dense(ptr, n, k, bits, mat.ctypes.data, 0, 0, threads)
+        elif kind == _DIAG:
+            mask, table = args
+            rc = diag(ptr, n, mask, table.ctypes.data, threads)
+        else:
+            axes, t = args
+            k = len(axes)
+            full = state.reshape((2,) * n)
+            moved = np.tensordot(t, full, axes=(list(range(k, 2 * k)), list(axes)))
+            state[:] = np.moveaxis(moved, list(range(k)), list(axes)).reshape(-1)
+            rc = 0
+        if rc != 0:
+            raise RuntimeError(f"svgate kernel failed (code {rc}) on a {n}-qubit state")
+    return state.reshape((2,) * n)
