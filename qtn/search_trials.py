@@ -8,7 +8,7 @@ so a refined tree that already costs more than the best is left unsliced and nev
 chosen. Refining before slicing is the cheap order: reconfiguration shrinks a raw
 tree's width by several powers of two, after which most trees need no slicing at all
 (measured on the 30-qubit grid circuit of depth 14: slicing raw greedy trees inside
-every trial, cotengra's order, took 5.5 of 8.6 s of search).
+every trial, cotengra's order, took 5.5 of 8.6 s of search under cProfile).
 
 The search that runs the trials (:func:`qtn.path_search.hyper_search`) is told of
 every finished tree through :func:`trial_context`.
