@@ -48,7 +48,7 @@ def plan_for(network: Network, opts: RunOptions, limit: MemoryLimit | None = Non
     return plan_network(network, memory_budget=opts.max_memory, optimize=opts.optimize,
                         search_time=opts.search_time, progress=opts.progress,
                         peak_limit=peak_limit(opts) if limit is None else limit, cache=opts.plan_cache,
-                        seed=opts.plan_seed, flop_rate=lambda: opts.backend.flop_rate(opts.dtype))
+                        seed=opts.plan_seed, flop_rate=lambda: measure_rates(opts.backend, opts.dtype))
 
 
 NetworkLike = Union[Network, Callable[[], Network]]

@@ -3,10 +3,11 @@
 A :class:`Plan` is computed from a network's *structure* only (labels, shapes, dtype),
 so it is cached and reused when only the values change (other parameters, another
 bitstring). Path search: cotengra's greedy optimizer first; when its contraction
-would take more than a moment, cotengra's hyper-optimizer (random-greedy trials, then
-kahypar + greedy with subtree reconfiguration; slicing inside every trial when the
-budget bites) searches for at most as long as the best contraction found would take
-to run at the backend's measured flop rate (``Backend.flop_rate``), capped by
+would take more than a moment, :func:`qtn.path_search.hyper_search` (a kahypar
+bisection, then hyper-optimized trials of increasing cost, each refined by subtree
+reconfiguration and sliced only when over the budget and still promising) searches
+for at most as long as the best contraction found would take to run at the backend's
+measured flop rate (``Backend.flop_rate``), checked before every trial, capped by
 ``search_time``. The randomized searches are seeded (``plan_seed``), so a circuit
 plans the same way in every process; plans are kept in a :class:`qtn.PlanCache`.
 
@@ -233,7 +234,7 @@ def plan_network(
     peak_limit: MemoryLimit | None = None,
     cache: PlanCache | None = None,
     seed: int = 0,
-    flop_rate: "float | Callable[[], float] | None" = None,
+    flop_rate: "float | Rates | Callable[[], float | Rates] | None" = None,
 ) -> Plan:
     """Find (or fetch from ``cache``) a plan for a canonical network.
 
@@ -248,10 +249,12 @@ def plan_network(
             the plan is sliced further until its peak fits.
         cache: where plans are looked up and kept (None: search every time).
         seed: seed of cotengra's randomized search (part of the cache key).
-        flop_rate: the contraction rate (real flop/s) of the device the plan is for,
-            e.g. ``Backend.flop_rate()``: a search stops once it has taken as long as
-            the best contraction found would take (not part of the cache key).
-            Default: the NumPy backend's, i.e. this host's CPUs. A callable is
+        flop_rate: the measured rates of the device the plan is for, a
+            ``qtn.roofline.Rates`` (``qtn.roofline.measure_rates(backend)``) or a bare
+            flop rate (real flop/s, ``Backend.flop_rate()``): a search stops once it
+            has taken as long as the best contraction found is predicted to take
+            there (``qtn.path_search.predictor``; not part of the cache key).
+            Default: the NumPy backend's rates, i.e. this host's CPUs. A callable is
             asked only when the plan is not in ``cache``.
 
     Raises:
@@ -275,11 +278,11 @@ def plan_network(
             return found
     # the rate only after the lookup: a cached plan needs none
     if flop_rate is None:
-        from .backends.base import get_backend
+        from .roofline import measure_rates
 
-        flop_rate = get_backend("numpy").flop_rate(network.arrays[0].dtype if network.arrays else "complex64")
+        flop_rate = measure_rates("numpy", network.arrays[0].dtype if network.arrays else "complex64")
     elif callable(flop_rate):
-        flop_rate = float(flop_rate())
+        flop_rate = flop_rate()
     search = dict(optimize=optimize, search_time=search_time, progress=progress, flop_rate=flop_rate)
     with seeded(seed):
         if peak_limit is None or peak_limit.bytes >= memory_budget:
@@ -339,9 +342,7 @@ def _search(network: Network, budget: int, itemsize: int, *, optimize, search_ti
         want_hyper = True
     if want_hyper:
         cap = DEFAULT_SEARCH_TIME if search_time is None else float(search_time)
-        needs_slicing = tree is None or tree.max_size() > target
-        tree, method = hyper_search(ctg, inputs, output, sizes, target, needs_slicing, optimize, cap, progress, t0, tree,
-                              flop_rate)
+        tree, method = hyper_search(ctg, inputs, output, sizes, target, optimize, cap, progress, t0, tree, flop_rate)
 
     # the unsliced cost the slicing overhead is measured against
     reference = tree if not tree.sliced_inds else \

@@ -6,7 +6,6 @@ process."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import random
 from typing import Iterator
 
@@ -38,17 +37,3 @@ def seeded_greedy_trial(inputs, output, size_dict, random_strength=0.0, temperat
     ssa_path = get_optimize_greedy()(inputs, output, sizes, temperature=temperature, costmod=costmod,
                                      seed=random.randrange(2**31), use_ssa=True)
     return ContractionTree.from_path(inputs, output, size_dict, ssa_path=ssa_path)
-
-
-@functools.cache
-def register_seeded_trials() -> None:
-    """Register seeded copies of cotengra's "greedy" and "random-greedy" hyper methods (once)."""
-    from cotengra.hyperoptimizers.hyper import register_hyper_function
-
-    register_hyper_function("qtn-greedy", seeded_greedy_trial, space={
-        "random_strength": {"type": "FLOAT_EXP", "min": 0.001, "max": 1.0},
-        "temperature": {"type": "FLOAT_EXP", "min": 0.001, "max": 1.0},
-        "costmod": {"type": "FLOAT", "min": 0.1, "max": 4.0}})
-    register_hyper_function("qtn-random-greedy", seeded_greedy_trial, space={
-        "temperature": {"type": "FLOAT_EXP", "min": 0.001, "max": 0.1},
-        "costmod": {"type": "FLOAT", "min": 0.5, "max": 3.0}}, constants={"random_strength": 0.0})
