@@ -104,3 +104,20 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, complex):
         return {"real": obj.real, "imag": obj.imag}
     return str(obj)
+
+
+def first_state_vector(circuit: Any, qubit_order: Any) -> Any:
+    """``qtn.state_vector`` as a first call in a warm process: nothing compiled, fused
+    or planned kept (a fresh plan cache); what a repeated call keeps is put back
+    afterwards, so that a cached call timed next stays a repeated call."""
+    import qtn
+    from qtn import compiler, fusion
+
+    kept = dict(compiler._compiled)
+    fusion._cache.clear()
+    compiler.clear_compiled()
+    try:
+        return qtn.state_vector(circuit, qubit_order=qubit_order, plan_cache=qtn.PlanCache())
+    finally:
+        compiler.clear_compiled()
+        compiler._compiled.update(kept)

@@ -40,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 import qtn  # noqa: E402
-from qtn import compiler, fusion  # noqa: E402
 from qtn.io import parse_qasm  # noqa: E402
 from qtn.io.layout import declared_order  # noqa: E402
 
@@ -91,18 +90,6 @@ def qiskit_big_endian(qc) -> np.ndarray:
     return data.reshape((2,) * n).transpose(tuple(range(n - 1, -1, -1))).reshape(-1)
 
 
-def qtn_first(circuit: cirq.Circuit, order: list) -> np.ndarray:
-    # nothing kept: compile, fuse, plan, contract; what a cached call keeps is put back
-    kept = dict(compiler._compiled)
-    fusion._cache.clear()
-    compiler.clear_compiled()
-    try:
-        return qtn.state_vector(circuit, qubit_order=order, plan_cache=qtn.PlanCache())
-    finally:
-        compiler.clear_compiled()
-        compiler._compiled.update(kept)
-
-
 def run_one(label: str, qc, repeat: int, qsim) -> dict:
     text, how = to_qasm(qc)
     if text is not None:
@@ -117,7 +104,7 @@ def run_one(label: str, qc, repeat: int, qsim) -> dict:
     cache = qtn.PlanCache()
     csim = cirq.Simulator(dtype=np.complex64)
     fns = {
-        "qtn first": lambda: qtn_first(circuit, order),
+        "qtn first": lambda: common.first_state_vector(circuit, order),
         "qtn cached": lambda: qtn.state_vector(circuit, qubit_order=order, plan_cache=cache),
         "qiskit": lambda: qiskit_big_endian(qc),
         "cirq": lambda: csim.simulate(circuit, qubit_order=order).final_state_vector,

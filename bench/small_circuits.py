@@ -34,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 import qtn  # noqa: E402
-from qtn import compiler, fusion  # noqa: E402
 
 
 def qft_ops(qubits, inverse=False):
@@ -160,16 +159,7 @@ def run_one(name, circuit, args, qsim) -> dict:
     n = len(qubits)
 
     def qtn_first():
-        # nothing kept: compile, fuse, plan and contract; what the cached call keeps is
-        # put back afterwards, so that it stays a repeated call
-        kept = dict(compiler._compiled)
-        fusion._cache.clear()
-        compiler.clear_compiled()
-        try:
-            return qtn.state_vector(circuit, qubit_order=qubits, plan_cache=qtn.PlanCache())
-        finally:
-            compiler.clear_compiled()
-            compiler._compiled.update(kept)
+        return common.first_state_vector(circuit, qubits)
 
     cache = qtn.PlanCache()
 
