@@ -57,6 +57,18 @@ def start_vectors(initial: "InitialState | None", n: int, dtype: Any) -> list[np
     return vectors
 
 
+def start_state(initial: "InitialState | None", n: int, dtype: Any) -> np.ndarray:
+    """The starting state, flat and contiguous (``|0...0>`` unless ``initial`` says otherwise)."""
+    if initial is None or not initial.blocks:
+        state = np.zeros(2**n, dtype=dtype)
+        state[0] = 1
+        return state
+    state = np.ones((), dtype=dtype)
+    for v in start_vectors(initial, n, dtype):
+        state = np.multiply.outer(state, v)
+    return np.ascontiguousarray(state).reshape(-1)
+
+
 def schrodinger_network(
     cc: CompiledCircuit,
     open_positions: Sequence[int],

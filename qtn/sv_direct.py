@@ -22,7 +22,7 @@ from .blas_threads import one_blas_thread
 from .compiler import CompiledCircuit
 from .fusion import DEFAULT_FUSE_QUBITS, fused_blocks
 from .initial_state import InitialState
-from .statevector import start_vectors
+from .statevector import start_state
 from .sv_native import native_program, run_native
 from . import svgate
 
@@ -100,13 +100,7 @@ def run(prog: Program, dtype: Any, initial: "InitialState | None" = None) -> np.
 
 def _run(prog: Program, dtype: Any, initial: "InitialState | None") -> np.ndarray:
     n = prog.n
-    if initial is None or not initial.blocks:
-        state = np.zeros(2**n, dtype=dtype)
-        state[0] = 1
-    else:
-        state = np.ones((), dtype=dtype)
-        for v in start_vectors(initial, n, dtype):
-            state = np.multiply.outer(state, v)
+    state = start_state(initial, n, dtype)
     full = (2,) * n
     for kind, data, perm in prog.ops:
         if kind == _DIAG:

@@ -20,7 +20,7 @@ from . import svgate
 from .compiler import CompiledCircuit
 from .fusion import commuting_blocks
 from .initial_state import InitialState
-from .statevector import start_vectors
+from .statevector import start_state
 
 #: Widest dense block. Measured on the 2-core AVX-512 Xeon (bench.lock held, 2^20
 #: complex64 amplitudes, both threads, load 2): 0.5 ms a pass for 1-3 qubits, 1.5 ms
@@ -113,14 +113,7 @@ def run_native(prog: NativeProgram, initial: "InitialState | None" = None) -> np
     """The state ``C|initial>`` as a fresh ``(2,) * n`` array, axis ``p`` for qubit ``p``
     (the global phase not applied)."""
     n, dtype = prog.n, prog.dtype
-    if initial is None or not initial.blocks:
-        state = np.zeros(2**n, dtype=dtype)
-        state[0] = 1
-    else:
-        state = np.ones((), dtype=dtype)
-        for v in start_vectors(initial, n, dtype):
-            state = np.multiply.outer(state, v)
-        state = np.ascontiguousarray(state).reshape(-1)
+    state = start_state(initial, n, dtype)
     lib = svgate._lib()
     dense = lib.qtn_dense_f if dtype == np.complex64 else lib.qtn_dense_d
     diag = lib.qtn_diag_f if dtype == np.complex64 else lib.qtn_diag_d
