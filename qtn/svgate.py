@@ -9,7 +9,7 @@ state. :func:`available` is False where no C compiler works; callers then use Nu
 from __future__ import annotations
 
 import ctypes
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -52,6 +52,14 @@ def _check_state(state: np.ndarray) -> int:
     return n
 
 
+def _ready(state: np.ndarray) -> tuple[Any, int]:
+    """The loaded kernels and the qubit count of a state they can take."""
+    lib = _lib()
+    if lib is None:
+        raise RuntimeError(f"svgate kernel not built: {native.build_error('svgate')}")
+    return lib, _check_state(state)
+
+
 def _threads(n: int) -> int:
     return num_threads() if (1 << n) >= THREADED_AMPLITUDES else 1
 
@@ -66,10 +74,7 @@ def apply_dense(state: np.ndarray, targets: Sequence[int], matrix: np.ndarray,
         TypeError / ValueError: a state, matrix or bit list the kernel cannot take.
         RuntimeError: the kernel is not available.
     """
-    lib = _lib()
-    if lib is None:
-        raise RuntimeError(f"svgate kernel not built: {native.build_error('svgate')}")
-    n = _check_state(state)
+    lib, n = _ready(state)
     k = len(targets)
     if not 1 <= k <= MAX_DENSE:
         raise ValueError(f"a dense block acts on 1 to {MAX_DENSE} bits, not {k}")
@@ -99,10 +104,7 @@ def apply_diagonal(state: np.ndarray, bits: Sequence[int], table: np.ndarray) ->
         TypeError / ValueError: a state, table or bit list the kernel cannot take.
         RuntimeError: the kernel is not available.
     """
-    lib = _lib()
-    if lib is None:
-        raise RuntimeError(f"svgate kernel not built: {native.build_error('svgate')}")
-    n = _check_state(state)
+    lib, n = _ready(state)
     if len(set(bits)) != len(bits) or any(not 0 <= b < n for b in bits):
         raise ValueError(f"bits must be distinct in 0..{n - 1}, got {bits}")
     tab = np.ascontiguousarray(table, dtype=state.dtype).reshape(-1)
