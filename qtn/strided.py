@@ -38,12 +38,15 @@ from .permute import merged_axes, permute
 #: faster than permute + GEMM).
 MIN_INNER = 64
 #: The operand roles run as batches of views. A ``(m1, k, m2)`` as a loop of 2-D GEMMs
-#: on column-major views measured 0.9-1.4x faster than permute + GEMM on the stem
-#: shapes of Sycamore m = 10 (m = 2^16-2^21, k, n = 16-64; one core shared, min of 7:
-#: bench notes in docs/design.md); what it buys most is freedom of layout: the product
-#: of a stem step may then put the small operand's labels last as well as first.
+#: on column-major views measured about as fast as permute + GEMM on its steps of the
+#: Sycamore m = 10 tree (bench/engine_steps.py: 0.9-1.0x at load 3, up to 1.3x slower
+#: at load 2); what it buys is freedom of layout: a stem step's product may put the
+#: small operand's labels last as well as first without moving the big one, which is
+#: what lets that tree's 2^26- and 2^25-element B operands of steps 73 and 81 run as views.
 SIDES = ("a", "b")
-#: Each view is a GEMM call of its own (from Python): an operand of more views is permuted.
+#: Each view is a GEMM call of its own (from Python): an operand of more views is permuted
+#: (the layout prices every view, qtn.layout.VIEW_CHARGE; a cap of 2^12 or 2^13 loses
+#: the Sycamore m = 10 layouts in which steps 73 and 81 run as views).
 MAX_VIEWS = 1 << 14
 #: Operands smaller than this are permuted (a copy of a few KiB costs nothing).
 MIN_ELEMENTS = 1 << 16
