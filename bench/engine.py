@@ -96,14 +96,51 @@ def permute_candidates(net, plan, limit: int = 6) -> list[dict]:
         row = {"elements": size, "perm": list(perm)}
         row["qtn_kernel_s"] = common.median_time(lambda: permute.permute(a, perm), repeat=3)[0]
         row["numpy_s"] = common.median_time(lambda: np.ascontiguousarray(a.transpose(perm)), repeat=3)[0]
+        dst = np.empty_like(a)  # the machine's copy rate on the same bytes (written pages reused)
+        row["copyto_s"] = common.median_time(lambda: np.copyto(dst, a), repeat=3)[0]
+        row["kernel_GBps"] = 2 * a.nbytes / row["qtn_kernel_s"] / 1e9  # read + write
+        row["copyto_GBps"] = 2 * a.nbytes / row["copyto_s"] / 1e9
         if pytblis is not None:
             letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[:ndim]
             sub = letters + "->" + "".join(letters[p] for p in perm)
             row["tblis_s"] = common.median_time(lambda: pytblis.transpose_add(sub, a), repeat=3)[0]
         rows.append(row)
-        print(f"  permute 2^{ndim}: qtn kernel {row['qtn_kernel_s'] * 1e3:.1f} ms, numpy {row['numpy_s'] * 1e3:.1f} ms"
+        print(f"  permute 2^{ndim}: qtn kernel {row['qtn_kernel_s'] * 1e3:.1f} ms ({row['kernel_GBps']:.1f} GB/s), "
+              f"np.copyto {row['copyto_s'] * 1e3:.1f} ms ({row['copyto_GBps']:.1f} GB/s), numpy {row['numpy_s'] * 1e3:.1f} ms"
               + (f", tblis {row['tblis_s'] * 1e3:.1f} ms" if "tblis_s" in row else ""))
     return rows
+
+
+def gemm_bound(plan, peak_flops: float) -> dict:
+    """The tree's own limit: per step max(flops / ``peak_flops``, bytes / copy bandwidth), the
+    bytes of A, B and C each once (no permutes), the bandwidth np.copyto's (read + write)
+    on 2^26 complex64 here; with each step's arithmetic intensity against the balance point."""
+    src = np.ones(1 << 26, np.complex64)
+    dst = np.empty_like(src)
+    bw = 2 * src.nbytes / common.median_time(lambda: np.copyto(dst, src), repeat=5)[0]
+    del src, dst
+    rows, total, mem = [], 0.0, 0.0
+    for s, step in enumerate(plan.steps):
+        g = step.lowered.gemm
+        nbytes = plan.itemsize * g.batch * (g.m * g.k + g.k * g.n + g.m * g.n)
+        t = max(g.flops / peak_flops, nbytes / bw)
+        total += t
+        mem += t if nbytes / bw > g.flops / peak_flops else 0.0
+        rows.append({"step": s, "m": g.m, "k": g.k, "n": g.n, "batch": g.batch, "flops": g.flops,
+                     "intensity_flop_per_byte": g.flops / nbytes, "bound_s": t})
+    rows.sort(key=lambda r: -r["bound_s"])
+    rng = np.random.default_rng(0)
+    for r in rows[:8]:  # BLAS alone on the shape: contiguous operands, an output already written once
+        if r["batch"] != 1:
+            continue
+        a = rng.standard_normal((r["m"], r["k"])).astype(np.complex64)
+        b = rng.standard_normal((r["k"], r["n"])).astype(np.complex64)
+        c = np.empty((r["m"], r["n"]), np.complex64)
+        r["blas_gflops"] = r["flops"] / common.median_time(lambda: np.matmul(a, b, out=c), repeat=3)[0] / 1e9
+        del a, b, c
+    return {"copy_bandwidth_Bps": bw, "peak_flops": peak_flops, "balance_flop_per_byte": peak_flops / bw,
+            "bound_s": total, "memory_bound_steps_s": mem, "bound_matmul_fraction": plan.flops / total / peak_flops,
+            "largest_steps": rows[:12]}
 
 
 def tblis_steps(net, plan, backend, min_elements: int = 1 << 20) -> dict:
@@ -157,6 +194,22 @@ def lowering_at(rev: str):
     return mod.lower_path
 
 
+class WithSides:
+    """Run a function with the numpy backend's strided views on ``sides`` only (and no view limit):
+    ``("b",)`` is the engine as it was before A operands ran as views."""
+
+    def __init__(self, fn, sides: tuple[str, ...]) -> None:
+        self.fn, self.sides = fn, sides
+
+    def __call__(self):
+        keep = strided.SIDES, strided.MAX_VIEWS
+        strided.SIDES, strided.MAX_VIEWS = self.sides, 1 << 62
+        try:
+            return self.fn()
+        finally:
+            strided.SIDES, strided.MAX_VIEWS = keep
+
+
 class NoStridedViews:
     """Run a function with the numpy backend's batched strided views off (every such operand permuted)."""
 
@@ -208,6 +261,8 @@ def main(argv=None) -> int:
     p.add_argument("--tree-file", type=Path, help="contract along the tree saved here (found and saved if missing)")
     p.add_argument("--baseline", metavar="REV", help="also time the lowering of git revision REV, without "
                    "strided views (the before of an A/B, same tree, same rounds)")
+    p.add_argument("--baseline-sides", metavar="SIDES", help="run the baseline with strided views on these "
+                   "operand roles (e.g. 'b': B's views only) instead of none")
     args = p.parse_args(argv)
     info = common.machine_info()
     common.print_machine(info)
@@ -247,7 +302,8 @@ def main(argv=None) -> int:
         finally:
             planning.lower_path = real
         base_case = amp.QtnCase(net, base_plan, 0.0)
-        fns[f"qtn@{args.baseline}"] = NoStridedViews(lambda: base_case.run(backend))
+        wrap = (lambda f: WithSides(f, tuple(args.baseline_sides.split(",")))) if args.baseline_sides else NoStridedViews
+        fns[f"qtn@{args.baseline}"] = wrap(lambda: base_case.run(backend))
     try:
         fns["quimb@qtn-tree"] = amp.quimb_on_qtn_tree(case)
     except ImportError as err:
@@ -258,10 +314,10 @@ def main(argv=None) -> int:
     split = {k: statistics.median(s[k] for s in splits) for k in splits[0]}
     base = None
     if base_plan is not None:
-        b_splits = [NoStridedViews(lambda: split_run(net, base_plan, backend))() for _ in range(max(1, args.repeat))]
+        b_splits = [wrap(lambda: split_run(net, base_plan, backend))() for _ in range(max(1, args.repeat))]
         b_split = {k: statistics.median(s[k] for s in b_splits) for k in b_splits[0]}
         b_s = timed[f"qtn@{args.baseline}"][1]
-        base = {"rev": args.baseline, "qtn_s": b_s, "matmul_fraction": plan.flops / b_s / mm, "split": b_split,
+        base = {"rev": args.baseline, "sides": args.baseline_sides or "none", "qtn_s": b_s, "matmul_fraction": plan.flops / b_s / mm, "split": b_split,
                 "permute_fraction": b_split["permute_s"] / b_split["total_s"],
                 "roofline_s": bound(base_plan, rates, host_views=False).seconds}
     q_s = timed["qtn"][1]
@@ -279,7 +335,8 @@ def main(argv=None) -> int:
     print(f"  the same plan with strided views off: {result['qtn_no_strided_s']:.3f} s")
     if base is not None:
         result["baseline"] = base
-        print(f"  baseline (lowering at {base['rev']}, no strided views, same tree and rounds): {base['qtn_s']:.3f} s = "
+        print(f"  baseline (lowering at {base['rev']}, strided views on {base['sides']}, same tree and rounds): "
+              f"{base['qtn_s']:.3f} s = "
               f"{100 * base['matmul_fraction']:.0f} % of matmul; split permute {base['split']['permute_s']:.3f} s "
               f"({100 * base['permute_fraction']:.0f} %), GEMM {base['split']['gemm_s']:.3f} s, moved "
               f"{base['split']['permute_bytes'] / 1e9:.2f} GB; roofline {base['roofline_s']:.3f} s")
@@ -297,6 +354,13 @@ def main(argv=None) -> int:
         print(f"  quimb's engine on the same tree {qu:.3f} s: qtn / quimb = {q_s / qu:.2f} (target <= 0.67)")
         a_q, a_u = complex(timed["qtn"][0]), complex(timed["quimb@qtn-tree"][0])
         result["amplitude_rel_diff"] = abs(a_q - a_u) / abs(a_u)
+    result["gemm_bound"] = gb = gemm_bound(plan, mm)
+    print(f"  the tree's GEMM-only bound (per step max(flops / matmul rate, A+B+C bytes / np.copyto's "
+          f"{gb['copy_bandwidth_Bps'] / 1e9:.1f} GB/s)): {gb['bound_s']:.3f} s = {100 * gb['bound_matmul_fraction']:.0f} % of "
+          f"matmul; balance {gb['balance_flop_per_byte']:.1f} flop/B; memory-bound steps {gb['memory_bound_steps_s']:.3f} s")
+    for r in gb["largest_steps"][:8]:
+        print(f"    step {r['step']}: m{r['m']} k{r['k']} n{r['n']}, {r['intensity_flop_per_byte']:.1f} flop/B, bound "
+              f"{r['bound_s'] * 1e3:.1f} ms; BLAS alone {r.get('blas_gflops', 0):.0f} GFLOP/s")
     print("permute candidates on the plan's largest remaining permutes:")
     result["permute_candidates"] = permute_candidates(net, plan)
     result["tblis_contract"] = tblis_steps(net, plan, backend)

@@ -35,8 +35,18 @@ TRANSPOSED_CHARGE = 0.05
 
 #: Fraction of an operand's elements charged when it runs as a batch of GEMMs on views
 #: (measured 0.5-1.0x the time of permute + GEMM on the numpy backend: slower BLAS
-#: calls on small matrices, but no data moved). Other backends permute it.
+#: calls on small matrices, but no data moved). Other backends permute it. A's views
+#: (column-major, BLAS' transposed form) measured 1.0-1.8x the time of the same data as
+#: B's on small k (steps 34, 49, 131 of the Sycamore m = 10 tree) and are charged the
+#: same all the same: any higher charge (0.2-0.8 tried) loses the layouts in which that
+#: tree's 2^26 and 2^25 operands of steps 73 and 81 run as B's views (the search is
+#: greedy over a few candidate orders per step; see docs/design.md).
 STRIDED_CHARGE = 0.1
+
+#: ... plus this many elements per view: each is a GEMM call of its own (~3 us of Python
+#: and BLAS set-up, measured: B (32, 2^21) as 4096 views of (32, 512) 251 ms against
+#: 237 ms for the GEMM alone; the time the permute kernel moves ~1500 elements in).
+VIEW_CHARGE = 256
 
 #: Expected later permutes of a product whose labels are not in the order they are
 #: summed, as a fraction of its size times the fraction of label pairs out of order.
@@ -70,18 +80,21 @@ def operand_cost(storage: Labels, batch: Labels, inner: Labels, k: Labels, size:
                  dims: Mapping[int, int] | None = None, b_role: bool = False) -> float:
     """Elements moved to bring an operand into ``batch + inner + k`` (or ``batch + k + inner``).
 
-    For B (``b_role``, called with ``inner`` = its summed labels and ``k`` = its kept
-    ones) with ``dims`` (the label sizes): an unbatched operand whose summed labels are
-    one run of its storage and whose kept labels end in a run BLAS can read beside them
-    (:func:`strided_form`) is charged :data:`STRIDED_CHARGE` of its size: the numpy
-    backend runs it as a batch of GEMMs on views, moving nothing."""
+    With ``dims`` (the label sizes), an unbatched operand whose summed labels are one
+    run of its storage and whose kept labels end the storage in a run of at least
+    :data:`qtn.strided.MIN_INNER` elements (:func:`strided_form`) is charged
+    :data:`STRIDED_CHARGE` of its size: the numpy backend runs it as GEMMs on views,
+    moving nothing -- as B (``b_role``, called with ``inner`` = its summed labels and
+    ``k`` = its kept ones; stored ``(n1, k, n2)``) or as A (stored ``(m1, k, m2)``),
+    plus :data:`VIEW_CHARGE` per view (at most :data:`qtn.strided.MAX_VIEWS` of them)."""
     if storage == batch + inner + k:
         return 0.0
     if storage == batch + k + inner:
         return TRANSPOSED_CHARGE * size
-    if b_role and dims is not None and not batch and "b" in strided.SIDES and size >= strided.MIN_ELEMENTS \
-            and strided_form(storage, k, inner, dims):
-        return STRIDED_CHARGE * size
+    if dims is not None and not batch and size >= strided.MIN_ELEMENTS and ("b" if b_role else "a") in strided.SIDES:
+        views = strided_views(storage, k, inner, dims) if b_role else strided_views(storage, inner, k, dims)
+        if views is not None and views <= strided.MAX_VIEWS:
+            return min(float(size), STRIDED_CHARGE * size + VIEW_CHARGE * views)
     return float(size)
 
 
@@ -97,20 +110,30 @@ def _runs(storage: Labels, order: Labels) -> list[Labels]:
     return [tuple(r) for r in runs]
 
 
-def strided_form(storage: Labels, inner: Labels, k: Labels, dims: Mapping[int, int]) -> bool:
-    """Whether B stored as ``storage`` is, for the group orders ``inner`` (kept) and ``k``
-    (summed), a batch of row-major matrices ``(k, last run of inner)``: ``k`` one
-    storage run, the last run of ``inner`` at least :data:`qtn.strided.MIN_INNER`
-    elements and ending the storage. The outer runs of ``inner`` become the batch."""
+def strided_form(storage: Labels, inner: Labels, k: Labels, dims: Mapping[int, int],
+                 max_views: int | None = None) -> bool:
+    """Whether an operand stored as ``storage`` is, for the group orders ``inner`` (kept)
+    and ``k`` (summed), a batch of matrices on ``k`` and the last run of ``inner``: ``k``
+    one storage run, the last run of ``inner`` at least :data:`qtn.strided.MIN_INNER`
+    elements and ending the storage (unit stride), the outer runs of ``inner`` (the
+    views; at most ``max_views`` of them) before it. As B each view is the row-major
+    ``(k, n2)``, as A the column-major ``(m2, k)`` (see :func:`qtn.strided.split`)."""
+    views = strided_views(storage, inner, k, dims)
+    return views is not None and (max_views is None or views <= max_views)
+
+
+def strided_views(storage: Labels, inner: Labels, k: Labels, dims: Mapping[int, int]) -> int | None:
+    """The number of views of :func:`strided_form` (None where it is no such form)."""
     if not k or not inner:
-        return False
+        return None
     k_runs, i_runs = _runs(storage, k), _runs(storage, inner)
     if len(k_runs) != 1 or len(i_runs) < 2:
-        return False
+        return None
     last = i_runs[-1]
-    if prod(dims[x] for x in last) < strided.MIN_INNER:
-        return False
-    return storage[-1] == last[-1]  # rows of unit stride (see qtn.strided._blasable)
+    inner_last = prod(dims[x] for x in last)
+    if inner_last < strided.MIN_INNER or storage[-1] != last[-1]:  # unit stride (see qtn.strided._blasable)
+        return None
+    return prod(dims[x] for x in inner) // inner_last
 
 
 def _consumer_cost(order: Labels, size: int, batch: frozenset, k: frozenset,

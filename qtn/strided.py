@@ -1,10 +1,18 @@
-"""Operands whose permute the numpy backend folds into the GEMM: batched GEMMs on strided views.
+"""Operands whose permute the numpy backend folds into the GEMM: GEMMs on strided views.
 
-An operand stored as ``(m1, k, m2)`` -- the summed labels in the middle -- is no
-matrix, but for each ``m1`` it is the matrix ``(m2, k)`` (BLAS' transposed form). So
-``A @ B`` runs as one ``np.matmul`` over a leading batch of views, each writing its
-rows of the product, and the operand's data never moves. For B, ``(n1, k, n2)`` alike,
-the product's columns of each ``n1`` written through a strided view of the output.
+An operand whose summed labels are one run between kept ones is no matrix, but a
+batch of matrices that BLAS reads as they are:
+
+* B stored ``(n1, k, n2)``: for each ``n1`` the row-major matrix ``(k, n2)``; its GEMM
+  writes the product's columns of that ``n1`` (a strided view of the output).
+* A stored ``(m1, k, m2)``: for each ``m1`` the *column-major* matrix ``(m2, k)`` (BLAS'
+  transposed form); its GEMM writes the product's rows of that ``m1``, a contiguous
+  block. NumPy runs a stack of column-major matrices in its own loop, not BLAS, so
+  these run as one 2-D ``np.matmul`` per view (2-D transposed views do go to BLAS).
+
+The product is ``(m1, m2, n)`` in the first case's role mirrored: with both forms the
+layout search (:mod:`qtn.layout`) may put a big operand's kept labels before or after
+the small one's without moving the big one.
 
 :class:`StridedOperand` is what :meth:`NumpyBackend.transpose_reshape` returns for
 such an operand; it reads as the permuted array wherever NumPy asks for one
@@ -13,10 +21,14 @@ such an operand; it reads as the permuted array wherever NumPy asks for one
 
 from __future__ import annotations
 
-from typing import Sequence
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from math import prod
+from typing import Callable, Sequence
 
 import numpy as np
 
+from . import blas_threads
 from .permute import merged_axes, permute
 
 #: A batch of views is used only when each view's matrix has at least this many rows
@@ -25,10 +37,17 @@ from .permute import merged_axes, permute
 #: n2 = 16 as slow as permute + GEMM, n2 >= 64 within 1.2x of a plain view and 1.4-1.6x
 #: faster than permute + GEMM).
 MIN_INNER = 64
-#: The operand roles run as batches of views. A (``(m1, k, m2)``, BLAS' transposed form
-#: per view) measured no faster than permute + GEMM (0.9-1.2x) on the stem shapes of
-#: Sycamore (m = 2^21, k = 16-32, n = 32-64), so only B is.
-SIDES = ("b",)
+#: The operand roles run as batches of views. A ``(m1, k, m2)`` as a loop of 2-D GEMMs
+#: on column-major views measured about as fast as permute + GEMM on its steps of the
+#: Sycamore m = 10 tree (bench/engine_steps.py: 0.9-1.0x at load 3, up to 1.3x slower
+#: at load 2); what it buys is freedom of layout: a stem step's product may put the
+#: small operand's labels last as well as first without moving the big one, which is
+#: what lets that tree's 2^26- and 2^25-element B operands of steps 73 and 81 run as views.
+SIDES = ("a", "b")
+#: Each view is a GEMM call of its own (from Python): an operand of more views is permuted
+#: (the layout prices every view, qtn.layout.VIEW_CHARGE; a cap of 2^12 or 2^13 loses
+#: the Sycamore m = 10 layouts in which steps 73 and 81 run as views).
+MAX_VIEWS = 1 << 14
 #: Operands smaller than this are permuted (a copy of a few KiB costs nothing).
 MIN_ELEMENTS = 1 << 16
 
@@ -82,7 +101,8 @@ def split(base: np.ndarray, perm: Sequence[int], shape: Sequence[int], side: str
     r_dims, r_st = merged_axes(dims[:j], strides[:j])
     c_dims, c_st = merged_axes(dims[j:], strides[j:])
     if side == "a":
-        if len(c_dims) != 1 or not r_dims:
+        # k one run; the rows of each view the last run of m, of unit stride (column-major)
+        if len(c_dims) != 1 or not r_dims or r_st[-1] != 1:
             return None
         lead, lead_st = r_dims[:-1], r_st[:-1]
         mat, mat_st = (r_dims[-1], c_dims[0]), (r_st[-1], c_st[0])
@@ -92,27 +112,35 @@ def split(base: np.ndarray, perm: Sequence[int], shape: Sequence[int], side: str
         lead, lead_st = c_dims[:-1], c_st[:-1]
         mat, mat_st = (r_dims[0], c_dims[-1]), (r_st[0], c_st[-1])
     inner = mat[0] if side == "a" else mat[1]
-    if not lead or inner < MIN_INNER or not _blasable(mat, mat_st):
+    if not lead or prod(lead) > MAX_VIEWS or inner < MIN_INNER or not _blasable(mat, mat_st, side):
         return None
     arr = np.lib.stride_tricks.as_strided(view, shape=tuple(lead) + mat,
                                           strides=tuple(s * item for s in lead_st + list(mat_st)), writeable=False)
     return tuple(lead), arr
 
 
-def _blasable(mat: tuple[int, int], st: tuple[int, int]) -> bool:
-    # rows of unit stride only: NumPy runs a stack of transposed (column-major) matrices
-    # in its own loop, not BLAS (measured 12-18x slower than the same stack row-major)
+def _blasable(mat: tuple[int, int], st: tuple[int, int], side: str) -> bool:
+    # B: rows of unit stride (one np.matmul over the stack goes to BLAS); A: columns of
+    # unit stride, each view then a 2-D transposed matrix (a GEMM call per view)
     r, c = mat
     s0, s1 = st
+    if side == "a":
+        return s0 == 1 and s1 >= r
     return s1 == 1 and s0 >= c
 
 
 def batched_matmul(a, b, out: np.ndarray | None) -> np.ndarray | None:
     """``a @ b`` for 2-D operands of which at least one is a :class:`StridedOperand`,
-    as one ``np.matmul`` over the leading views; None where neither splits (the caller
-    then permutes)."""
+    as one GEMM per view of the one that splits (the larger where both do; the other is
+    permuted); None where neither splits (the caller then permutes)."""
     sa = a.batched("a") if isinstance(a, StridedOperand) and "a" in SIDES else None
     sb = b.batched("b") if isinstance(b, StridedOperand) and "b" in SIDES else None
+    if sa is not None and sb is not None:
+        # both split: the larger keeps its views, the other is permuted
+        if a.size >= b.size:
+            sb = None
+        else:
+            sa = None
     if sa is None and sb is None:
         return None
     if isinstance(a, StridedOperand) and sa is None:
@@ -121,26 +149,56 @@ def batched_matmul(a, b, out: np.ndarray | None) -> np.ndarray | None:
         b = b.materialize()
     m, k = a.shape
     n = b.shape[1]
-    la, av = sa if sa is not None else ((), a)
-    lb, bv = sb if sb is not None else ((), b)
-    p, q = len(la), len(lb)
-    m2, n2 = av.shape[-2], bv.shape[-1]
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a.dtype, b.dtype))
-    # the product (m, n) = (la, m2, lb, n2) C-contiguous; the GEMMs write (la, lb, m2, n2)
-    target = out.reshape(la + (m2,) + lb + (n2,))
-    axes = list(range(p)) + list(range(p + 1, p + 1 + q)) + [p, p + 1 + q]
-    target = target.transpose(axes)
-    if not p:
-        # B alone: one GEMM per view, each into its columns of the product (NumPy's
-        # matmul into a strided ``out`` stack measured 2x slower than this loop)
-        for j in np.ndindex(*lb):
-            np.matmul(av, bv[j], out=target[j])
+    if sa is not None:
+        # A alone: per view a 2-D GEMM (column-major A: BLAS' transposed form) into a
+        # contiguous block of the product's rows
+        la, av = sa
+        target = out.reshape(la + (av.shape[-2], n))
+        _for_views(list(np.ndindex(*la)), lambda i: np.matmul(av[i], b, out=target[i]))
         return out
-    av = np.expand_dims(av, tuple(range(p, p + q))) if q else av  # broadcast over B's views
-    bv = np.expand_dims(bv, tuple(range(p))) if p else bv
-    np.matmul(av, bv, out=target)
+    # B alone: one GEMM per view, each into its columns of the product (NumPy's matmul
+    # into a strided ``out`` stack measured 2x slower than this loop); the product
+    # (m, n) = (m, lb, n2) C-contiguous, the GEMMs write (lb, m, n2)
+    lb, bv = sb
+    target = out.reshape((m,) + lb + (bv.shape[-1],))
+    target = target.transpose(tuple(range(1, len(lb) + 1)) + (0, len(lb) + 1))
+    _for_views(list(np.ndindex(*lb)), lambda j: np.matmul(a, bv[j], out=target[j]))
     return out
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _for_views(views: list, gemm: Callable[[tuple], object]) -> None:
+    """``gemm(v)`` for every view: with BLAS on ``w > 1`` threads and at least ``2 w`` views,
+    on ``w`` Python threads of one BLAS thread each, every thread a contiguous share of
+    the views (NumPy lets go of the GIL in BLAS). Each view's GEMM is small, and
+    OpenBLAS' threads meet at the end of every call: on a loaded machine a thread that
+    waits for a core stalls each call (step 27 of the Sycamore m = 10 tree, 256 views of
+    (64, 16) x (16, 256): 97 ms planned against 27 ms permuted at load 4 on 2 cores)."""
+    global _pool
+    width = max((lib.num_threads for lib in blas_threads._blas_libs()), default=1)
+    workers = min(width, len(views) // 2)
+    if workers <= 1:
+        for v in views:
+            gemm(v)
+        return
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < workers:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qtn-views")
+        pool = _pool
+    cut = [len(views) * w // workers for w in range(workers + 1)]
+
+    def share(w: int) -> None:
+        for v in views[cut[w]:cut[w + 1]]:
+            gemm(v)
+
+    with blas_threads.one_blas_thread():
+        for f in [pool.submit(share, w) for w in range(workers)]:
+            f.result()
 
 
 def blas_ready(a: np.ndarray) -> bool:

@@ -26,7 +26,7 @@ def _c(rng, *shape, dtype=np.complex64):
 
 @pytest.fixture
 def numpy_backend(monkeypatch):
-    # both roles as batches of views (A's is off by default: measured no faster), small inner runs
+    # both roles as batches of views, small inner runs
     monkeypatch.setattr(strided, "SIDES", ("a", "b"))
     monkeypatch.setattr(strided, "MIN_INNER", 8)
     return qtn.get_backend("numpy")
@@ -36,16 +36,17 @@ def numpy_backend(monkeypatch):
 @pytest.mark.parametrize("inner_last", [True, False])
 def test_a_with_summed_labels_in_the_middle(numpy_backend, dtype, inner_last):
     rng = np.random.default_rng(1)
-    # A stored (m1, k, m2) [inner run last: BLAS' T form] or (m1, m2', k... ) with k last
+    # A stored (m1, k, m2) [m2 last: per m1 a column-major (m2, k), BLAS' T form] or
+    # (m2, m1, k) [k last: a stack of row-major (m2, k) views, which is permuted]
     x = _c(rng, 64, 32, 48, dtype=dtype) if inner_last else _c(rng, 48, 64, 32, dtype=dtype)
     perm = (0, 2, 1) if inner_last else (1, 0, 2)
     want_a = np.transpose(x, perm).reshape(-1, 32)
     t = _c(rng, 32, 24, dtype=dtype)
     a = numpy_backend.transpose_reshape(x, perm, want_a.shape)
-    if inner_last:  # column-major views: NumPy would loop over them without BLAS, so permuted
-        assert isinstance(a, np.ndarray) and not np.shares_memory(a, x)
-    else:
+    if inner_last:
         assert isinstance(a, StridedOperand) and np.shares_memory(a.base, x)
+    else:
+        assert isinstance(a, np.ndarray) and not np.shares_memory(a, x)
     tol = 50 * tolerance(dtype)
     np.testing.assert_allclose(numpy_backend.matmul(a, t), np.einsum("mk,kn->mn", want_a, t), rtol=tol, atol=tol)
     out = np.full((want_a.shape[0], 24), np.nan, dtype)
@@ -62,14 +63,57 @@ def test_b_and_both_sides(numpy_backend):
     want_b = np.transpose(y, (1, 0, 2)).reshape(16, -1)
     s = _c(rng, 12, 16)
     np.testing.assert_allclose(numpy_backend.matmul(s, b), np.einsum("mk,kn->mn", s, want_b), rtol=1e-4, atol=1e-4)
-    x = _c(rng, 64, 64, 16)  # A stored (m2, m1, k): a batch over m1 of row-major (m2, k)
-    a = numpy_backend.transpose_reshape(x, (1, 0, 2), (64 * 64, 16))
+    x = _c(rng, 64, 16, 64)  # A stored (m1, k, m2): per m1 a column-major (m2, k)
+    a = numpy_backend.transpose_reshape(x, (0, 2, 1), (64 * 64, 16))
     assert isinstance(a, StridedOperand)
-    want_a = np.transpose(x, (1, 0, 2)).reshape(-1, 16)
-    np.testing.assert_allclose(numpy_backend.matmul(a, b), np.einsum("mk,kn->mn", want_a, want_b), rtol=1e-4, atol=1e-4)
+    want_a = np.transpose(x, (0, 2, 1)).reshape(-1, 16)
+    for left, right in ((a, b), (a, want_b), (want_a, b)):  # both split: the larger keeps its views
+        np.testing.assert_allclose(numpy_backend.matmul(left, right), np.einsum("mk,kn->mn", want_a, want_b),
+                                   rtol=1e-4, atol=1e-4)
     # an operand that splits only as A, used as B: permuted, still right
     r = _c(rng, 3, 64 * 64)
     np.testing.assert_allclose(numpy_backend.matmul(r, a), np.einsum("mk,kn->mn", r, want_a), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("seed", range(6))
+def test_random_strided_forms_against_einsum(numpy_backend, dtype, seed, monkeypatch):
+    # a random tensor of 2..6 axes of random sizes, the labels split at random into m (or n)
+    # and k in random orders: every split that the numpy backend hands on as views must
+    # multiply as np.einsum does, as A and as B
+    monkeypatch.setattr(strided, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(strided, "MIN_INNER", 2)
+    rng = np.random.default_rng(40 + seed)
+    tol = 50 * tolerance(dtype)
+    hits = {"a": 0, "b": 0}
+    for _ in range(40):
+        nd = int(rng.integers(2, 7))
+        shape = tuple(int(d) for d in rng.integers(1, 9, size=nd))
+        x = _c(rng, *shape, dtype=dtype)
+        cut = int(rng.integers(1, nd))
+        if rng.random() < 0.5 and nd >= 3:
+            # half the time one of the forms: a run of storage axes summed, the axes after it
+            # kept last in storage order, those before it in a random order
+            i = int(rng.integers(1, nd - 1))
+            j = int(rng.integers(i + 1, nd))
+            before = [int(t) for t in rng.permutation(i)]
+            order = tuple(before + list(range(j, nd)) + list(range(i, j)))
+            cut = nd - (j - i)
+        else:
+            order = tuple(int(t) for t in rng.permutation(nd))
+        for role in ("a", "b"):
+            kept, summed = order[:cut], order[cut:]
+            perm = kept + summed if role == "a" else summed + kept
+            rows = int(np.prod([shape[i] for i in perm[:cut if role == "a" else nd - cut]]))
+            mat_shape = (rows, x.size // rows)
+            op = numpy_backend.transpose_reshape(x, perm, mat_shape, side=role)
+            hits[role] += isinstance(op, StridedOperand)
+            want = np.transpose(x, perm).reshape(mat_shape)
+            other = _c(rng, mat_shape[1], 5, dtype=dtype) if role == "a" else _c(rng, 5, mat_shape[0], dtype=dtype)
+            got = numpy_backend.matmul(op, other) if role == "a" else numpy_backend.matmul(other, op)
+            ref = np.einsum("mk,kn->mn", want, other) if role == "a" else np.einsum("mk,kn->mn", other, want)
+            np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+    assert hits["a"] >= 3 and hits["b"] >= 3  # both strided forms were exercised, not only permutes
 
 
 def test_strided_form_cases():
@@ -80,8 +124,11 @@ def test_strided_form_cases():
     assert not layout.strided_form((0, 2, 1, 3, 4, 5), (0, 1, 4, 5), (2, 3), dims)
     # neither k nor the inner run ends the storage: no unit stride
     assert not layout.strided_form((0, 1, 2, 3, 4, 5), (4, 5, 0, 1), (2, 3), dims)
-    # k last: column-major matrices, which NumPy would not hand to BLAS in a stack
+    # k last: a stack of column-major (k, n2) for B / row-major (m2, k) for A: not a form
     assert not layout.strided_form((0, 1, 2, 3, 4, 5), (2, 3, 0, 1), (4, 5), dims)
+    # A stored (m1, k, m2): the same storage rule; at most max_views views
+    assert layout.strided_form((0, 1, 2, 3, 4, 5), (0, 1, 4, 5), (2, 3), dims, max_views=256)
+    assert not layout.strided_form((0, 1, 2, 3, 4, 5), (0, 1, 4, 5), (2, 3), dims, max_views=255)
     # B stored (n1, k, n2) = ((2, 3), (0, 1), (4, 5)): a batch over n1 of row-major (k, n2)
     assert layout.strided_form((2, 3, 0, 1, 4, 5), (2, 3, 4, 5), (0, 1), dims)
     # inner run too short
@@ -112,7 +159,10 @@ def test_random_networks_take_the_strided_path(monkeypatch):
 
     def counting(a, b, out):
         product = real(a, b, out)
-        made.append(product is not None)
+        if product is not None:  # which side ran as views (the larger where both split)
+            sa = isinstance(a, StridedOperand) and a.batched("a") is not None
+            sb = isinstance(b, StridedOperand) and b.batched("b") is not None
+            made.append("a" if sa and (not sb or a.size >= b.size) else "b")
         return product
 
     monkeypatch.setattr("qtn.backends.numpy.batched_matmul", counting)
@@ -122,7 +172,8 @@ def test_random_networks_take_the_strided_path(monkeypatch):
         net = _random_network(rng, n_tensors=8, n_labels=16).canonical()
         plan = plan_from_path(net, _random_path(rng, net.num_tensors), (), memory_budget=1 << 30)
         contract(net, plan, be)
-    assert sum(made) >= 3  # the test above exercises batched views, not only permutes
+    # the test above exercises both kinds of views, not only permutes
+    assert made.count("a") >= 1 and made.count("b") >= 1 and len(made) >= 3, made
 
 
 @pytest.mark.parametrize("seed", range(2))
