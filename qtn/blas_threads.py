@@ -28,18 +28,44 @@ def _blas_libs() -> list:
         return _libs[0]
 
 
+_requests: list[int] = []  # BLAS thread counts asked for by the blocks open now, in any thread
+_saved: list[int] = []  # the counts before the first of them
+_state_lock = threading.Lock()
+
+
 @contextlib.contextmanager
-def one_blas_thread(active: bool = True) -> Iterator[None]:
-    """BLAS limited to one thread inside the block (when ``active``), put back after."""
-    if not active:
-        yield
-        return
+def blas_limited(n: int) -> Iterator[None]:
+    """BLAS on at most ``n`` threads inside the block, for every thread of the process.
+
+    Blocks open in several threads at once may close in any order: the first to open
+    saves the settings, the tightest open one applies, the last to close puts the saved
+    ones back. (Nested save-and-restore per block, threadpoolctl's way, restores in
+    the wrong order when blocks of two threads overlap, which can leave BLAS on one
+    thread for the rest of the process.)
+    """
+    global _saved
     libs = _blas_libs()
-    before = [lib.num_threads for lib in libs]
-    for lib in libs:
-        lib.set_num_threads(1)
+    with _state_lock:
+        if not _requests:
+            _saved = [lib.num_threads for lib in libs]
+        _requests.append(n)
+        for lib in libs:
+            lib.set_num_threads(min(_requests))
     try:
         yield
     finally:
-        for lib, k in zip(libs, before):
-            lib.set_num_threads(k)
+        with _state_lock:
+            _requests.remove(n)
+            for lib, k in zip(libs, _saved):
+                lib.set_num_threads(min(_requests) if _requests else k)
+
+
+@contextlib.contextmanager
+def one_blas_thread(active: bool = True) -> Iterator[None]:
+    """BLAS limited to one thread inside the block (when ``active``), put back after
+    (see :func:`blas_limited`)."""
+    if not active:
+        yield
+        return
+    with blas_limited(1):
+        yield

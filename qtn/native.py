@@ -62,6 +62,25 @@ def _build(name: str) -> Path:
     return lib
 
 
+_forked = False  # whether this process is a fork of one that may have started OpenMP threads
+
+
+def _note_fork() -> None:
+    global _forked
+    _forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_note_fork)
+
+
+def openmp_threads(wanted: int) -> int:
+    """How many OpenMP threads a kernel may start: ``wanted``, or 1 in a forked child
+    (GNU OpenMP's thread pool does not survive ``fork``: a child of a process that ran
+    a parallel loop hangs in its first one, e.g. a ``multiprocessing`` worker)."""
+    return 1 if _forked else wanted
+
+
 def load(name: str) -> "ctypes.CDLL | None":
     """The compiled library of ``qtn/data/native/<name>.c``, or None where it cannot be built
     (the reason is in :func:`build_error`)."""

@@ -44,8 +44,9 @@ def thread_setting() -> int | None:
 
 
 def num_threads() -> int:
-    """Threads the kernel runs on."""
-    return _threads if _threads is not None else usable_cores()
+    """Threads the kernel (and the state-vector kernels) run on: one in a forked child
+    (:func:`qtn.native.openmp_threads`)."""
+    return native.openmp_threads(_threads if _threads is not None else usable_cores())
 
 
 def _lib():

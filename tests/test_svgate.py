@@ -219,3 +219,31 @@ def test_without_a_compiler_the_numpy_path_runs(monkeypatch):
     np.testing.assert_allclose(qtn.state_vector(c, qubit_order=q, plan_cache=qtn.PlanCache()), ref, atol=3e-5)
     with pytest.raises(RuntimeError, match="not built"):
         svgate.apply_diagonal(np.ones(4, np.complex64), [0], np.ones(2))
+
+
+def test_forked_workers_run_the_threaded_kernels(tmp_path):
+    """A forked child of a process that ran a threaded kernel pass (16 qubits) computes
+    its own state vectors (GNU OpenMP's pool does not survive fork: it used to hang)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "fork.py"
+    script.write_text(textwrap.dedent("""
+        import multiprocessing as mp
+        import cirq, numpy as np, qtn
+
+        def err(seed):
+            c = cirq.testing.random_circuit(16, 5, 0.9, random_state=seed)
+            q = sorted(c.all_qubits())
+            ref = cirq.final_state_vector(c, qubit_order=q, dtype=np.complex128)
+            return float(np.abs(qtn.state_vector(c, qubit_order=q, dtype=np.complex128) - ref).max())
+
+        if __name__ == "__main__":
+            assert err(0) < 1e-9
+            with mp.get_context("fork").Pool(2) as pool:
+                print(max(pool.map(err, [1, 2])))
+    """))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.split()[-1]) < 1e-9
