@@ -145,8 +145,10 @@ def _remembered_choice(network: NetworkLike, opts: RunOptions, limit: MemoryLimi
     net, plan = choose(network, opts.replace(plan_cache=recorder), limit, circuit, plan_network_anyway=anyway)
     unplanned = any(name == NOT_PLANNED_YET for name, _ in plan.alternatives)
     spent = [0.0, tn_planning_seconds(cc)] if unplanned else None
-    # a direct Schrödinger run needs no network: keep none alive for it
-    memo[key] = (tuple(recorder.used), None if direct_ok(plan, opts, None) else net, plan, spent)
+    # a direct Schrödinger run needs no network: keep none alive for it (with an executor
+    # the plan runs through qtn.execute, which needs it)
+    direct = opts.executor is None and direct_ok(plan, opts, None)
+    memo[key] = (tuple(recorder.used), None if direct else net, plan, spent)
     while len(memo) > _CHOICES_PER_CIRCUIT:
         memo.popitem(last=False)
     return net, plan, spent

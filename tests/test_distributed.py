@@ -255,3 +255,16 @@ def test_bad_executors_and_run_arguments_are_refused_by_name():
     ]:
         with pytest.raises(error, match=match):
             execute.contract(net, plan, backend, **kwargs)
+
+
+def test_repeated_state_vectors_on_a_thread_executor():
+    """The second call with an executor reuses the remembered plan choice: a Schrödinger
+    plan then runs through the executor, which needs its network (it used to be dropped)."""
+    circuit = cirq.testing.random_circuit(12, 8, 0.9, random_state=4)
+    q = sorted(circuit.all_qubits())
+    ref = cirq.final_state_vector(circuit, qubit_order=q, dtype=np.complex128)
+    cache = qtn.PlanCache()
+    with cf.ThreadPoolExecutor(2) as pool:
+        for _ in range(3):
+            got = qtn.state_vector(circuit, qubit_order=q, dtype=np.complex128, executor=pool, plan_cache=cache)
+            np.testing.assert_allclose(got, ref, atol=1e-12)
