@@ -9,6 +9,7 @@ state. :func:`available` is False where no C compiler works; callers then use Nu
 from __future__ import annotations
 
 import ctypes
+import operator
 from typing import Any, Sequence
 
 import numpy as np
@@ -47,9 +48,17 @@ def _check_state(state: np.ndarray) -> int:
     if not state.flags.c_contiguous or not state.flags.writeable:
         raise ValueError("state must be C-contiguous and writeable (the kernels work in place)")
     n = state.size.bit_length() - 1
-    if state.size != 1 << n:
+    if state.size < 1 or state.size != 1 << n:
         raise ValueError(f"state has {state.size} amplitudes, not a power of two")
     return n
+
+
+def _bit_list(name: str, bits: Sequence[int]) -> list[int]:
+    """``bits`` as ints, or a TypeError naming the argument."""
+    try:
+        return [operator.index(b) for b in bits]
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of int bit positions, got {bits!r}") from None
 
 
 def _ready(state: np.ndarray) -> tuple[Any, int]:
@@ -75,6 +84,7 @@ def apply_dense(state: np.ndarray, targets: Sequence[int], matrix: np.ndarray,
         RuntimeError: the kernel is not available.
     """
     lib, n = _ready(state)
+    targets, controls = _bit_list("targets", targets), _bit_list("controls", controls)
     k = len(targets)
     if not 1 <= k <= MAX_DENSE:
         raise ValueError(f"a dense block acts on 1 to {MAX_DENSE} bits, not {k}")
@@ -105,6 +115,7 @@ def apply_diagonal(state: np.ndarray, bits: Sequence[int], table: np.ndarray) ->
         RuntimeError: the kernel is not available.
     """
     lib, n = _ready(state)
+    bits = _bit_list("bits", bits)
     if len(set(bits)) != len(bits) or any(not 0 <= b < n for b in bits):
         raise ValueError(f"bits must be distinct in 0..{n - 1}, got {bits}")
     tab = np.ascontiguousarray(table, dtype=state.dtype).reshape(-1)

@@ -90,6 +90,14 @@ def test_kernel_arguments_are_checked(kernel):
         svgate.apply_diagonal(np.zeros(6, np.complex64), [0], np.ones(2))
     with pytest.raises(ValueError, match="entries"):
         svgate.apply_diagonal(state, [0, 2], np.ones(2))
+    with pytest.raises(ValueError, match="power of two"):
+        svgate.apply_dense(np.zeros(0, np.complex64), [0], np.eye(2))
+    with pytest.raises(TypeError, match="targets must be a sequence of int"):
+        svgate.apply_dense(state, [0.0], np.eye(2))
+    with pytest.raises(TypeError, match="controls must be a sequence of int"):
+        svgate.apply_dense(state, [0], np.eye(2), [1.5])
+    with pytest.raises(TypeError, match="bits must be a sequence of int"):
+        svgate.apply_diagonal(state, [0.0], np.ones(2))
 
 
 def _circuit(n, depth, seed, controlled=True):
