@@ -233,10 +233,25 @@ class _SameObject:
 DIGEST_ELEMENTS = 2**14
 
 
+#: Cirq's power gates whose state is their exponent and global shift (plus Rx/Ry/Rz's
+#: angle and a qudit dimension): keyed by those values (see :func:`_gate_identity`).
+_POWER_GATES = frozenset({cirq.XPowGate, cirq.YPowGate, cirq.ZPowGate, cirq.HPowGate, cirq.CZPowGate,
+                          cirq.CXPowGate, cirq.SwapPowGate, cirq.ISwapPowGate, cirq.CCZPowGate, cirq.CCXPowGate,
+                          cirq.Rx, cirq.Ry, cirq.Rz})
+_NUMBERS = (int, float, np.float64)
+
+
 def _gate_identity(gate: cirq.Gate) -> Any:
     """``gate`` itself, or for a ``cirq.MatrixGate`` a digest of its matrix (Cirq hashes
     a MatrixGate element by element in Python: seconds for a 12-qubit matrix), or for a
     big one the object itself (the same gate object repeated is still built once)."""
+    if type(gate) in _POWER_GATES:
+        e, shift = gate._exponent, gate._global_shift
+        if type(e) in _NUMBERS and type(shift) in _NUMBERS:
+            # its exact parameters: Cirq's equality compares PeriodicValues in Python, 13 us
+            # a lookup (every op of a parsed circuit has a gate object of its own); an
+            # exact key only misses where Cirq's equal gates differ in their exponent's period
+            return ("power", type(gate), e, shift, getattr(gate, "_rads", None), getattr(gate, "_dimension", None))
     if type(gate) is cirq.MatrixGate:
         m = gate._matrix  # cirq.unitary(gate) would copy it
         if m.size > DIGEST_ELEMENTS:

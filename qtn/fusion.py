@@ -101,7 +101,12 @@ def group_commuting(gates: Sequence[Gate], max_dense: int, max_diagonal: int) ->
     last_dense: dict[int, int] = {}  # qubit -> last non-diagonal block on it
     for g, gate in enumerate(gates):
         qubits = set(gate.positions)
-        fence = max(((last_dense if gate.diagonal else last).get(p, -1) for p in qubits), default=-1)
+        fences = last_dense if gate.diagonal else last
+        fence = -1
+        for p in qubits:  # the max over the gate's qubits (a loop: tens of thousands of gates)
+            f = fences.get(p, -1)
+            if f > fence:
+                fence = f
         best, best_grow = None, 0
         one = gate.positions[0] if len(qubits) == 1 else None  # most gates: no set per block tried
         for b in range(len(blocks) - 1, max(fence - 1, len(blocks) - WINDOW - 1, -1), -1):
@@ -121,12 +126,13 @@ def group_commuting(gates: Sequence[Gate], max_dense: int, max_diagonal: int) ->
             blocks[best][0].update(qubits)
             blocks[best][1].append(g)
             blocks[best][2] = blocks[best][2] and gate.diagonal
-        for p in qubits:
-            last[p] = max(last.get(p, -1), best)
-            if not gate.diagonal:
-                # only a non-diagonal gate on p stops diagonals on p from moving back:
-                # a diagonal commutes with a block whose gates on its qubits are diagonal
-                last_dense[p] = max(last_dense.get(p, -1), best)
+        for p in qubits:  # last[p] = max(last[p], best), and last_dense alike
+            if last.get(p, -1) < best:
+                last[p] = best
+            # only a non-diagonal gate on p stops diagonals on p from moving back:
+            # a diagonal commutes with a block whose gates on its qubits are diagonal
+            if not gate.diagonal and last_dense.get(p, -1) < best:
+                last_dense[p] = best
     return [Block(tuple(sorted(b[0])), tuple(b[1]), b[2]) for b in blocks]
 
 
