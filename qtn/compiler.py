@@ -233,10 +233,25 @@ class _SameObject:
 DIGEST_ELEMENTS = 2**14
 
 
+#: Cirq's power gates whose state is their exponent and global shift (plus Rx/Ry/Rz's
+#: angle and a qudit dimension): keyed by those values (see :func:`_gate_identity`).
+_POWER_GATES = frozenset({cirq.XPowGate, cirq.YPowGate, cirq.ZPowGate, cirq.HPowGate, cirq.CZPowGate,
+                          cirq.CXPowGate, cirq.SwapPowGate, cirq.ISwapPowGate, cirq.CCZPowGate, cirq.CCXPowGate,
+                          cirq.Rx, cirq.Ry, cirq.Rz})
+_NUMBERS = (int, float, np.float64)
+
+
 def _gate_identity(gate: cirq.Gate) -> Any:
     """``gate`` itself, or for a ``cirq.MatrixGate`` a digest of its matrix (Cirq hashes
     a MatrixGate element by element in Python: seconds for a 12-qubit matrix), or for a
     big one the object itself (the same gate object repeated is still built once)."""
+    if type(gate) in _POWER_GATES:
+        e, shift = gate._exponent, gate._global_shift
+        if type(e) in _NUMBERS and type(shift) in _NUMBERS:
+            # its exact parameters: Cirq's equality compares PeriodicValues in Python, 13 us
+            # a lookup (every op of a parsed circuit has a gate object of its own); an
+            # exact key only misses where Cirq's equal gates differ in their exponent's period
+            return ("power", type(gate), e, shift, getattr(gate, "_rads", None), getattr(gate, "_dimension", None))
     if type(gate) is cirq.MatrixGate:
         m = gate._matrix  # cirq.unitary(gate) would copy it
         if m.size > DIGEST_ELEMENTS:
@@ -362,6 +377,8 @@ class ProgramCompiler:
         self._position = {q: p for p, q in enumerate(self.qubits)}
         # gate -> (pieces with positions relative to op.qubits, trace preserving, phase)
         self._cache: dict[Any, tuple[tuple[Piece, ...], bool, complex]] = {}
+        # id of a cached template -> positions -> (its pieces there, diagonal, noisy)
+        self._placed: dict[int, dict[tuple[int, ...], tuple[tuple[Piece, ...], bool, bool]]] = {}
         self._ops: list[CompiledOp] = []
         self._on_qubit: list[list[int]] = [[] for _ in self.qubits]
         self._noisy = False
@@ -374,29 +391,39 @@ class ProgramCompiler:
 
     def extend(self, ops: Iterable[cirq.Operation]) -> None:
         """Compile ``ops`` after those given before."""
+        position, cache, placed = self._position, self._cache, self._placed
         for op in ops:
             key = gate_key(op)
-            entry = self._cache.get(key) if key is not None else None
+            entry = cache.get(key) if key is not None else None
             if entry is None:
                 entry = _template(op, self.dtype, self.channels)
                 if key is not None:
-                    self._cache[key] = entry
+                    cache[key] = entry
             template, tp, op_phase = entry
             self._phase *= op_phase
             if not template:
                 continue  # an identity (or a global phase, which cancels between ket and bra)
-            missing = [q for q in op.qubits if q not in self._position]
-            if missing:
-                raise ValueError(f"operation {op} acts on qubit {missing[0]}, which is not in the qubit order")
-            pos = [self._position[q] for q in op.qubits]
-            pieces = tuple(Piece(tuple(pos[r] for r in t.positions), t.kind, t.data, t.conj, t.wires)
-                           for t in template)
-            diagonal = tp and all(t.kind in (DIAGONAL, DIAGONAL_CHANNEL) for t in pieces)
+            try:
+                pos = tuple([position[q] for q in op.qubits])
+            except KeyError:
+                missing = [q for q in op.qubits if q not in position]
+                raise ValueError(f"operation {op} acts on qubit {missing[0]}, which is not in the qubit order") \
+                    from None
+            # a long circuit repeats the same gates on the same qubits: their pieces are
+            # placed once (by the cached template's id: the cache holds it while we live)
+            on = placed.setdefault(id(template), {}) if key is not None else {}
+            found = on.get(pos)
+            if found is None:
+                pieces = tuple(Piece(tuple(pos[r] for r in t.positions), t.kind, t.data, t.conj, t.wires)
+                               for t in template)
+                found = on[pos] = (pieces, tp and all(t.kind in (DIAGONAL, DIAGONAL_CHANNEL) for t in pieces),
+                                   any(t.kind >= CHANNEL for t in pieces))
+            pieces, diagonal, noisy = found
             index = len(self._ops)
-            self._ops.append(CompiledOp(tuple(pos), pieces, tp, diagonal))
+            self._ops.append(CompiledOp(pos, pieces, tp, diagonal))
             for p in pos:
                 self._on_qubit[p].append(index)
-            self._noisy = self._noisy or any(t.kind >= CHANNEL for t in pieces)
+            self._noisy = self._noisy or noisy
             if not tp:
                 self._non_tp.append(index)
 

@@ -101,17 +101,23 @@ def group_commuting(gates: Sequence[Gate], max_dense: int, max_diagonal: int) ->
     last_dense: dict[int, int] = {}  # qubit -> last non-diagonal block on it
     for g, gate in enumerate(gates):
         qubits = set(gate.positions)
-        fence = max(((last_dense if gate.diagonal else last).get(p, -1) for p in qubits), default=-1)
-        best, best_key = None, None
+        fences = last_dense if gate.diagonal else last
+        fence = -1
+        for p in qubits:  # the max over the gate's qubits (a loop: tens of thousands of gates)
+            f = fences.get(p, -1)
+            if f > fence:
+                fence = f
+        best, best_grow = None, 0
+        one = gate.positions[0] if len(qubits) == 1 else None  # most gates: no set per block tried
         for b in range(len(blocks) - 1, max(fence - 1, len(blocks) - WINDOW - 1, -1), -1):
             pos, _, diag = blocks[b]
-            union = len(pos | qubits)
-            if union > (max_diagonal if diag and gate.diagonal else max_dense):
+            grow = (one not in pos) if one is not None else len(qubits.difference(pos))
+            if len(pos) + grow > (max_diagonal if diag and gate.diagonal else max_dense):
                 continue
-            key = (union - len(pos), -b)
-            if best_key is None or key < best_key:
-                best, best_key = b, key
-                if key[0] == 0:
+            # the fewest qubits gained, then the latest block (b only falls: ties keep the first found)
+            if best is None or grow < best_grow:
+                best, best_grow = b, grow
+                if grow == 0:
                     break  # nothing grows: the latest such block is as good as any
         if best is None:
             blocks.append([qubits, [g], gate.diagonal])
@@ -120,12 +126,13 @@ def group_commuting(gates: Sequence[Gate], max_dense: int, max_diagonal: int) ->
             blocks[best][0].update(qubits)
             blocks[best][1].append(g)
             blocks[best][2] = blocks[best][2] and gate.diagonal
-        for p in qubits:
-            last[p] = max(last.get(p, -1), best)
-            if not gate.diagonal:
-                # only a non-diagonal gate on p stops diagonals on p from moving back:
-                # a diagonal commutes with a block whose gates on its qubits are diagonal
-                last_dense[p] = max(last_dense.get(p, -1), best)
+        for p in qubits:  # last[p] = max(last[p], best), and last_dense alike
+            if last.get(p, -1) < best:
+                last[p] = best
+            # only a non-diagonal gate on p stops diagonals on p from moving back:
+            # a diagonal commutes with a block whose gates on its qubits are diagonal
+            if not gate.diagonal and last_dense.get(p, -1) < best:
+                last_dense[p] = best
     return [Block(tuple(sorted(b[0])), tuple(b[1]), b[2]) for b in blocks]
 
 
@@ -162,8 +169,26 @@ def fused_blocks(cc: CompiledCircuit, max_qubits: int,
         gates = gates_of(cc)
         blocks = grouping(gates, max_qubits, max_diagonal)
         with one_blas_thread():  # thousands of tiny products
-            found = memo[key] = (blocks, [block_tensor(gates, b) for b in blocks])
+            found = memo[key] = (blocks, block_tensors(gates, blocks))
     return found
+
+
+def block_tensors(gates: Sequence[Gate], blocks: Sequence[Block]) -> list[np.ndarray]:
+    """:func:`block_tensor` of every block, each distinct block computed once: a long
+    circuit repeats its blocks (a Grover iteration, a walk step), and a block's tensor
+    is a function of its positions and its gates' positions, kinds and data (the same
+    data object for equal gates: the compiler caches their tensors). Repeats share one array."""
+    made: dict[tuple, np.ndarray] = {}
+    out = []
+    for b in blocks:
+        # the data by id: ``gates`` holds every array while this runs, so no id is reused
+        key = (b.positions, b.diagonal,
+               tuple([(gates[g].positions, gates[g].diagonal, id(gates[g].data)) for g in b.members]))
+        t = made.get(key)
+        if t is None:
+            t = made[key] = block_tensor(gates, b)
+        out.append(t)
+    return out
 
 
 def commuting_blocks(cc: CompiledCircuit, max_dense: int, max_diagonal: int) -> "tuple[list[Block], list[np.ndarray]]":
@@ -203,7 +228,7 @@ def block_tensor(gates: Sequence[Gate], block: Block) -> np.ndarray:
         perm = ax + [a for a in range(f) if a not in ax]
         front = t.transpose(perm + [f]).reshape(2**k, -1)
         moved = (data.reshape(2**k, 2**k) @ front).reshape((2,) * f + (size,))
-        t = moved.transpose(list(np.argsort(perm)) + [f])
+        t = moved.transpose(_inverse(perm) + [f])
     return np.ascontiguousarray(t).reshape((2,) * (2 * f))
 
 
@@ -231,9 +256,17 @@ def _diagonal_table(gates: Sequence[Gate], block: Block, axis: dict[int, int], d
     return d
 
 
+def _inverse(perm: Sequence[int]) -> list[int]:
+    """The inverse permutation (``np.argsort(perm)`` for a permutation, as a list, cheaper)."""
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return inv
+
+
 def _broadcast_diag(d: np.ndarray, axes: Sequence[int], f: int) -> np.ndarray:
     """A diagonal on ``axes`` of an f-axis block, as an array broadcastable to (2,)*f."""
-    order = np.argsort(axes)
+    order = sorted(range(len(axes)), key=axes.__getitem__)  # np.argsort, without its call overhead
     d = np.transpose(d, order)
     shape = [1] * f
     for a in axes:

@@ -111,14 +111,16 @@ def lower_groups(
 ) -> LoweredStep:
     """The step ``C[batch, m, n] = A[batch, m, k] @ B[batch, k, n]`` with the label order
     of every group given (``qtn.layout`` chooses them so that operands need no permute)."""
+    # list comprehensions over plain lists: a Schrödinger plan lowers thousands of steps
+    batch, m, k, n = list(batch), list(m), list(k), list(n)
+    a_order, b_order = batch + m + k, batch + k + n
     a_pos = {ix: p for p, ix in enumerate(a_idx)}
     b_pos = {ix: p for p, ix in enumerate(b_idx)}
-    batch, m, k, n = list(batch), list(m), list(k), list(n)
-    a_perm = tuple(a_pos[i] for i in batch + m + k)
-    b_perm = tuple(b_pos[i] for i in batch + k + n)
+    a_perm = tuple([a_pos[i] for i in a_order])
+    b_perm = tuple([b_pos[i] for i in b_order])
 
     def dims(labels: list[Index]) -> int:
-        return prod(size_dict[i] for i in labels)
+        return prod([size_dict[i] for i in labels])
 
     spec = GemmSpec(batch=dims(batch), m=dims(m), k=dims(k), n=dims(n))
     if spec.batch > 1:
@@ -134,8 +136,8 @@ def lower_groups(
         b_perm=b_perm,
         b_shape=b_shape,
         out=out,
-        out_shape=tuple(size_dict[i] for i in out),
+        out_shape=tuple([size_dict[i] for i in out]),
         gemm=spec,
-        a_moves=a_store not in (batch + m + k, batch + k + m),
-        b_moves=b_store not in (batch + k + n, batch + n + k),
+        a_moves=a_store != a_order and a_store != batch + k + m,
+        b_moves=b_store != b_order and b_store != batch + n + k,
     )

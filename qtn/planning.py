@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, Sequence
 from opt_einsum import get_symbol
 from opt_einsum.parser import _einsum_symbols_base as _BASE_SYMBOLS
 
-from .gemm import GemmSpec, LoweredStep, lower_pair
+from .gemm import GemmSpec, LoweredStep, lower_groups
 from .layout import lower_path
 from .network import Network
 from .path_search import hyper_search, tree_flops
@@ -489,9 +489,11 @@ def plan_from_path(
 
 def plain_lowering(inputs: Sequence[tuple[int, ...]], ssa_path: Sequence[tuple[int, int]],
                    output: Sequence[int], sizes: Mapping[int, int]) -> tuple[list[Step], tuple[int, ...]]:
-    """Every step lowered in its operands' storage order (:func:`qtn.gemm.lower_pair`), without
-    :func:`qtn.layout.lower_path`'s layout search: linear in the path, for the Schrödinger
-    order, whose thousands of steps each multiply a small block into the state."""
+    """Every step lowered in its operands' storage order (as :func:`qtn.gemm.lower_pair`
+    lowers it), without :func:`qtn.layout.lower_path`'s layout search: linear in the path,
+    for the Schrödinger order, whose thousands of steps each multiply a small block into
+    the state (so ``lower_pair``'s work is done inline here: a long circuit's first call
+    spends its Python on these steps)."""
     holders: dict[int, int] = {}
     for ix in inputs:
         for i in ix:
@@ -501,10 +503,26 @@ def plain_lowering(inputs: Sequence[tuple[int, ...]], ssa_path: Sequence[tuple[i
     steps: list[Step] = []
     for x, y in ssa_path:
         a, b = labels[x], labels[y]
-        for i in a + b:
+        for i in a:
             holders[i] -= 1
-        keep = {i for i in a + b if holders[i] > 0 or i in out_set}
-        low = lower_pair(a, b, keep, sizes)
+        for i in b:
+            holders[i] -= 1
+        a_set, b_set = set(a), set(b)
+        if len(a_set) != len(a) or len(b_set) != len(b):
+            raise ValueError(f"operand repeats an index: {tuple(a)} / {tuple(b)}")
+        # lower_pair's groups: batch/k/m in A's order, n in B's; a label is kept while
+        # another tensor or the output holds it
+        batch, k, m = [], [], []
+        for i in a:
+            if i in b_set:
+                (batch if holders[i] > 0 or i in out_set else k).append(i)
+            else:
+                m.append(i)
+        n = [i for i in b if i not in a_set]
+        for i in m + n:
+            if holders[i] <= 0 and i not in out_set:
+                raise ValueError(f"index {i!r} appears in one operand only and is not kept; sum it out first")
+        low = lower_groups(a, b, batch, m, k, n, sizes)
         for i in low.out:
             holders[i] = holders.get(i, 0) + 1
         labels.append(low.out)
