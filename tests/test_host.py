@@ -45,38 +45,3 @@ def test_usable_cores_is_the_affinity_and_sizes_permute(monkeypatch):
     monkeypatch.setattr(permute, "_threads", None)
     assert permute.num_threads() == host.usable_cores()
 
-
-def test_blas_limits_overlapping_in_threads_restore_the_setting():
-    """Two threads' one-thread blocks that close in the opposite order to the one they
-    opened in leave BLAS as it was (per-block save-and-restore would leave it on one)."""
-    import threading
-
-    from qtn.blas_threads import _blas_libs, blas_limited, one_blas_thread
-
-    libs = _blas_libs()
-    if not libs:
-        pytest.skip("no BLAS library threadpoolctl can drive")
-    before = [lib.num_threads for lib in libs]
-    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
-    seen = {}
-
-    def first():
-        with one_blas_thread():
-            first_in.set()
-            second_in.wait(5)
-        first_out.set()
-
-    def second():
-        first_in.wait(5)
-        with blas_limited(1):
-            second_in.set()
-            first_out.wait(5)
-            seen["inside"] = [lib.num_threads for lib in libs]  # the first closed: still limited
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert seen["inside"] == [1] * len(libs)
-    assert [lib.num_threads for lib in libs] == before
