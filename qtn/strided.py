@@ -21,6 +21,7 @@ such an operand; it reads as the permuted array wherever NumPy asks for one
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from math import prod
@@ -172,8 +173,24 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
+#: Load average above which the view loop runs on Python threads of one BLAS thread
+#: each, as a share of the cores BLAS uses: measured on the Sycamore m = 10 tree, one
+#: loop of BLAS calls on both cores took 1.19 s against 1.41 s threaded on a quiet
+#: machine (load < 1), and 7.4 s against 3.2 s at load ~3 (other jobs on the cores).
+BUSY_LOAD_PER_CORE = 1.25
+
+
+def _machine_busy(cores: int) -> bool:
+    """Whether other work is likely waiting for the cores (the 1-minute load average,
+    this process's own threads included, is past :data:`BUSY_LOAD_PER_CORE` per core)."""
+    try:
+        return os.getloadavg()[0] > BUSY_LOAD_PER_CORE * cores
+    except OSError:  # no load average on this platform
+        return False
+
+
 def _for_views(views: list, gemm: Callable[[tuple], object]) -> None:
-    """``gemm(v)`` for every view: with BLAS on ``w > 1`` threads and at least ``2 w`` views,
+    """``gemm(v)`` for every view: on a busy machine, with BLAS on ``w > 1`` threads and at least ``2 w`` views,
     on ``w`` Python threads of one BLAS thread each, every thread a contiguous share of
     the views (NumPy lets go of the GIL in BLAS). Each view's GEMM is small, and
     OpenBLAS' threads meet at the end of every call: on a loaded machine a thread that
@@ -181,7 +198,7 @@ def _for_views(views: list, gemm: Callable[[tuple], object]) -> None:
     (64, 16) x (16, 256): 97 ms planned against 27 ms permuted at load 4 on 2 cores)."""
     global _pool
     width = max((lib.num_threads for lib in blas_threads._blas_libs()), default=1)
-    workers = min(width, len(views) // 2)
+    workers = min(width, len(views) // 2) if _machine_busy(width) else 1
     if workers <= 1:
         for v in views:
             gemm(v)
