@@ -6,6 +6,7 @@ import argparse
 import importlib
 import math
 import os
+import random
 import statistics
 import sys
 import time
@@ -55,7 +56,9 @@ def measure(fn: Callable[[], Any], repeat: int) -> tuple[Any, float, int]:
 
 def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[Any, float, int]]:
     """Like :func:`measure` for several functions, timed in alternating rounds so that a
-    change in machine load falls on all of them alike."""
+    change in machine load falls on all of them alike. Each round after the first runs
+    them in a new (seeded) order, so no function always runs right after the same other
+    (a qtn contraction right after quimb's took 2.5-3.7 s, the next one 1.3-1.4 s)."""
     values, times = {}, {name: [] for name in fns}
     for name, fn in fns.items():  # warm-up round, which also yields the values
         t0 = time.perf_counter()
@@ -66,9 +69,12 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tup
     rounds = 0 if max(warmups, default=0) > LONG_RUN_S else rounds_for(sum(warmups) / 2, repeat)
     if rounds:
         times = {name: [] for name in fns}
+        order = list(fns)
+        shuffle = random.Random(0).shuffle  # the same orders in every run
         for _ in range(rounds):
-            for name, fn in fns.items():
-                times[name].append(common.median_time(fn, repeat=1, warmup=0)[0])
+            for name in order:
+                times[name].append(common.median_time(fns[name], repeat=1, warmup=0)[0])
+            shuffle(order)
     return {name: (values[name], statistics.median(times[name]), len(times[name])) for name in fns}
 
 
