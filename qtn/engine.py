@@ -84,12 +84,13 @@ def choose(network: NetworkLike, opts: RunOptions, limit: MemoryLimit, circuit: 
         net = simple_network()
         return net, plan_for(net, opts.replace(optimize=optimize), limit)
 
+    budget = min(opts.max_memory, limit.bytes)
     direct = isinstance(opts.backend, NumpyBackend) and opts.executor is None
     direct_s = widths = None
-    if direct and not cc.noisy and native_ok(cc) and fits(len(cc.qubits), cc.dtype.itemsize, opts.max_memory):
+    if direct and not cc.noisy and native_ok(cc) and fits(len(cc.qubits), cc.dtype.itemsize, budget):
         direct_s = predicted_seconds(native_program(cc))
         widths = (NATIVE_DENSE_QUBITS, NATIVE_DIAGONAL_QUBITS)
-    return choose_plan(cc, open_positions, bits, min(opts.max_memory, limit.bytes), tensor_network, initial,
+    return choose_plan(cc, open_positions, bits, budget, tensor_network, initial,
                        rates=measure_rates(opts.backend, opts.dtype), cache=opts.plan_cache, direct=direct,
                        direct_seconds=direct_s, plan_network_anyway=plan_network_anyway,
                        direct_widths=widths, tn_tensors=lambda: simple_network().num_tensors)

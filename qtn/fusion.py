@@ -191,11 +191,6 @@ def block_tensors(gates: Sequence[Gate], blocks: Sequence[Block]) -> list[np.nda
     return out
 
 
-def commuting_blocks(cc: CompiledCircuit, max_dense: int, max_diagonal: int) -> "tuple[list[Block], list[np.ndarray]]":
-    """:func:`fused_blocks` by :func:`group_commuting`: dense blocks to ``max_dense`` qubits, diagonal ones to ``max_diagonal``."""
-    return fused_blocks(cc, max_dense, max_diagonal)
-
-
 def block_tensor(gates: Sequence[Gate], block: Block) -> np.ndarray:
     """The block's tensor: axes (outputs, inputs) per position of ``block.positions``, or
     the diagonal (one axis per position) for a diagonal block."""

@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .gemm import lower_pair
+
 Label = int
 
 
@@ -131,8 +133,6 @@ def _pair_product(a: np.ndarray, a_ix: Sequence[Label], b: np.ndarray, b_ix: Seq
     """``einsum(a, b -> out)`` as one (batched) matrix multiply: NumPy's einsum on two
     operands loops in C without BLAS, seconds for the wide gate tensors of a 12-qubit
     arithmetic block."""
-    from .gemm import lower_pair
-
     keep = set(out)
     a, a_ix = _summed_alone(a, a_ix, set(b_ix), keep)
     b, b_ix = _summed_alone(b, b_ix, set(a_ix), keep)

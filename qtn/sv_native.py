@@ -4,7 +4,7 @@ Where the kernels load, :mod:`qtn.sv_direct` runs a circuit here: the state stay
 one layout (qubit ``p`` at index bit ``n - 1 - p``, so the array is already
 ``(2,) * n`` in qubit order at the end), a dense block is one in-place pass on its
 bits and a diagonal block one elementwise pass. Diagonal gates are fused into wide
-diagonal blocks (:func:`qtn.fusion.group` with ``max_diagonal``): a QFT's controlled
+diagonal blocks (:func:`qtn.fusion.group_commuting`): a QFT's controlled
 phases on one qubit are one pass, where dense fusion cut them into several dense blocks.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from . import svgate
 from .compiler import CompiledCircuit
-from .fusion import commuting_blocks
+from .fusion import fused_blocks
 from .initial_state import InitialState
 from .statevector import start_state
 
@@ -67,7 +67,7 @@ def native_program(cc: CompiledCircuit, dtype: Any = None, dense_qubits: int = N
 
 
 def _build(cc: CompiledCircuit, dtype: np.dtype, dense_qubits: int, diagonal_qubits: int) -> NativeProgram:
-    blocks, data = commuting_blocks(cc, dense_qubits, diagonal_qubits)
+    blocks, data = fused_blocks(cc, dense_qubits, diagonal_qubits)  # by fusion.group_commuting
     n = len(cc.qubits)
     ops = []
     for block, tensor in zip(blocks, data):
