@@ -242,9 +242,11 @@ _NUMBERS = (int, float, np.float64)
 
 
 def _gate_identity(gate: cirq.Gate) -> Any:
-    """``gate`` itself, or for a ``cirq.MatrixGate`` a digest of its matrix (Cirq hashes
-    a MatrixGate element by element in Python: seconds for a 12-qubit matrix), or for a
-    big one the object itself (the same gate object repeated is still built once)."""
+    """What an op's gate is keyed by: for Cirq's common power gates their exact
+    parameters, for a ``cirq.MatrixGate`` a digest of its matrix (Cirq hashes a
+    MatrixGate element by element in Python: seconds for a 12-qubit matrix) or, for a
+    big one, the object itself (the same gate object repeated is still built once);
+    else the gate."""
     if type(gate) in _POWER_GATES:
         e, shift = gate._exponent, gate._global_shift
         if type(e) in _NUMBERS and type(shift) in _NUMBERS:
