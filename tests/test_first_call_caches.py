@@ -70,6 +70,17 @@ def test_repeated_blocks_computed_once_match_each_block():
     assert len(made) == len(blocks)
     for b, t in zip(blocks, made):
         np.testing.assert_array_equal(t, fusion.block_tensor(gates, b))
+        # and each is the product of its gates, as Cirq multiplies them
+        q = [cirq.LineQubit(p) for p in b.positions]
+        ops = []
+        for g in b.members:
+            gate = gates[g]
+            k = len(gate.positions)
+            mat = np.diag(gate.data.reshape(-1)) if gate.diagonal else gate.data.reshape(2**k, 2**k)
+            ops.append(cirq.MatrixGate(mat).on(*(cirq.LineQubit(p) for p in gate.positions)))
+        want = cirq.Circuit(ops).unitary(qubit_order=q)
+        got = np.diag(t.reshape(-1)) if b.diagonal else t.reshape(2 ** len(q), 2 ** len(q))
+        np.testing.assert_allclose(got, want, atol=1e-12)
     assert len({id(t) for t in made}) < len(blocks)  # the repeats share one array
 
 
