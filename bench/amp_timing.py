@@ -54,13 +54,28 @@ def measure(fn: Callable[[], Any], repeat: int) -> tuple[Any, float, int]:
     return value, med, rounds
 
 
-def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[Any, float, int]]:
+def release_unless_qtn(name: str) -> None:
+    """``before`` for :func:`interleaved`: qtn keeps a run's buffers for its next run
+    (``qtn.buffers``); any other engine (name not starting with "qtn") gets those pages back
+    first, rather than touching fresh ones. The matmul reference (96 MB) is left out."""
+    if not name.startswith("qtn") and name != "matmul":
+        import qtn
+
+        qtn.release_buffers()
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], repeat: int,
+                before: Callable[[str], Any] | None = None) -> dict[str, tuple[Any, float, int]]:
     """Like :func:`measure` for several functions, timed in alternating rounds so that a
     change in machine load falls on all of them alike. Each round after the first runs
-    them in a new (seeded) order, so no function always runs right after the same other
-    (a qtn contraction right after quimb's took 2.5-3.7 s, the next one 1.3-1.4 s)."""
+    them in a new (seeded) order, so no function always runs right after the same other.
+    ``before(name)``, when given, runs (untimed) before each run of ``name``: e.g. to let go
+    of memory one engine keeps between its runs, so that the next engine may reuse those
+    pages instead of touching fresh ones (which on this VM costs several times more)."""
     values, times = {}, {name: [] for name in fns}
     for name, fn in fns.items():  # warm-up round, which also yields the values
+        if before is not None:
+            before(name)
         t0 = time.perf_counter()
         values[name] = fn()
         times[name].append(time.perf_counter() - t0)
@@ -73,6 +88,8 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tup
         shuffle = random.Random(0).shuffle  # the same orders in every run
         for _ in range(rounds):
             for name in order:
+                if before is not None:
+                    before(name)
                 times[name].append(common.median_time(fns[name], repeat=1, warmup=0)[0])
             shuffle(order)
     return {name: (values[name], statistics.median(times[name]), len(times[name])) for name in fns}

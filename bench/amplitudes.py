@@ -54,7 +54,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (bench/common.py, next to this script)
 from amp_report import fmt, markdown_table, target_lines, targets  # noqa: E402
-from amp_timing import LONG_RUN_S, Matmul, interleaved, measure, mem_available  # noqa: E402
+from amp_timing import LONG_RUN_S, Matmul, interleaved, measure, mem_available, release_unless_qtn  # noqa: E402
 from amp_tools import (QtnCase, bits_of, hyper, optional_import, qtn_case, quimb_case,  # noqa: E402
                        quimb_on_qtn_tree)
 
@@ -173,7 +173,7 @@ def run_tn_tools(bench: Bench, name: str, family: str, circuit: cirq.Circuit, de
         return rows, q
     # NumPy's matmul runs in the same rounds: the reference rate under the same load
     fns["matmul"] = bench.matmul
-    timed = interleaved(fns, args.repeat)
+    timed = interleaved(fns, args.repeat, before=release_unless_qtn)
     mm_gflops = bench.matmul.flops / timed.pop("matmul")[1] / 1e9
     print(f"  NumPy complex64 matmul {bench.matmul.n}^3 in the same rounds: {mm_gflops:.1f} GFLOP/s")
     for tool, (value, sec, runs) in timed.items():

@@ -35,43 +35,35 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import amplitudes as amp  # noqa: E402  (bench/amplitudes.py: cases, quimb on qtn's tree)
+from amp_timing import release_unless_qtn  # noqa: E402
 import common  # noqa: E402
 
 import qtn  # noqa: E402
 from qtn import permute, planning, strided  # noqa: E402
 from qtn.planning import plan_from_path  # noqa: E402
-from qtn.strided import StridedOperand, how_it_runs  # noqa: E402
-from qtn.execute import upload_inputs  # noqa: E402
+from qtn.strided import how_it_runs  # noqa: E402
+from qtn import buffers  # noqa: E402
+from qtn.execute import StepTimes, run_slice, upload_inputs  # noqa: E402
 from qtn.io import read_circuit  # noqa: E402
 from qtn.roofline import bound, measure_rates  # noqa: E402
 
 
 def split_run(net, plan, backend) -> dict:
-    """One instrumented contraction: seconds in permutes, GEMMs and the rest; bytes permuted."""
+    """One instrumented contraction, as ``case.run`` runs it (the same buffer pool): seconds in
+    permutes, GEMMs and the rest; bytes permuted."""
+    times = StepTimes()
+    key = object()
+    pool = buffers.pool_for(key, max(backend.memory_budget(), plan.peak_bytes)) if getattr(backend, "accepts_out", False) else None
     t_start = time.perf_counter()
-    tensors = upload_inputs(net, plan, backend, 0)
-    perm_s = gemm_s = 0.0
-    perm_bytes = strided_bytes = 0
-    for step in plan.steps:
-        low = step.lowered
-        t0 = time.perf_counter()
-        a = backend.transpose_reshape(tensors[step.left], low.a_perm, low.a_shape)
-        b = backend.transpose_reshape(tensors[step.right], low.b_perm, low.b_shape)
-        t1 = time.perf_counter()
-        for x, src in ((a, tensors[step.left]), (b, tensors[step.right])):
-            if isinstance(x, StridedOperand):
-                strided_bytes += x.nbytes  # read by the GEMM as a batch of views: nothing moved
-            elif not np.shares_memory(x, src):
-                perm_bytes += 2 * x.nbytes
-        tensors[step.left] = tensors[step.right] = None
-        product = backend.matmul(a, b)
-        t2 = time.perf_counter()
-        tensors.append(product.reshape(low.out_shape))
-        perm_s += t1 - t0
-        gemm_s += t2 - t1
+    try:
+        for s in range(plan.n_slices):
+            run_slice(net, plan, backend, s, None, pool, times)
+    finally:
+        buffers.drop(key)
     total = time.perf_counter() - t_start
-    return {"total_s": total, "permute_s": perm_s, "gemm_s": gemm_s, "other_s": total - perm_s - gemm_s,
-            "permute_bytes": perm_bytes, "strided_view_bytes": strided_bytes}
+    return {"total_s": total, "permute_s": times.permute_s, "gemm_s": times.gemm_s,
+            "other_s": total - times.permute_s - times.gemm_s,
+            "permute_bytes": times.permute_bytes, "strided_view_bytes": times.strided_view_bytes}
 
 
 def permute_candidates(net, plan, limit: int = 6) -> list[dict]:
@@ -308,7 +300,7 @@ def main(argv=None) -> int:
         fns["quimb@qtn-tree"] = amp.quimb_on_qtn_tree(case)
     except ImportError as err:
         print(f"  skip quimb: {err}")
-    timed = amp.interleaved(fns, args.repeat)
+    timed = amp.interleaved(fns, args.repeat, before=release_unless_qtn)
     mm = fns["matmul"].flops / timed["matmul"][1]
     splits = [split_run(net, plan, backend) for _ in range(max(1, args.repeat))]
     split = {k: statistics.median(s[k] for s in splits) for k in splits[0]}

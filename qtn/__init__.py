@@ -10,6 +10,7 @@ from .backends import Backend, BackendUnavailableError, available_backends, get_
 from .contraction import Contraction
 from .expectation import expectation
 from .options import RunOptions
+from .buffers import release as release_buffers
 from .plan_cache import PlanCache, cache_info, clear_cache
 from .planning import Plan
 from .sampling import sample
@@ -33,6 +34,7 @@ __all__ = [
     "expectation",
     "get_backend",
     "plan",
+    "release_buffers",
     "sample",
     "state_vector",
 ]

@@ -9,10 +9,15 @@ threshold straight back to the system, and Dask's nanny lowers that threshold).
 A pool is keyed by exact byte size and bounded: the bytes it holds, in use and free,
 stay under its ``limit`` (the peak one slice may hold), evicting the least recently
 freed buffers first. Each thread has its own pool (threads of one process never share
-a buffer); a pool serves one run (``key``) at a time. A worker thread's pool passes its
-free buffers on to that thread's next run (held memory stays under the new run's
-limit); :func:`drop` at the end of a run in this process lets them go, so a caller's
-process holds nothing after a contraction.
+a buffer); a pool serves one run (``key``) at a time, and passes its free buffers on to
+that thread's next run (held memory stays under the new run's limit).
+
+Between runs the free buffers stay for :data:`KEEP_SECONDS` (then a timer lets them go,
+as does :func:`release` at once). Memory a process has touched before is cheap to reuse;
+fresh pages cost a fault and zeroing each (2.2 GB per Sycamore m = 10 contraction), and on
+a virtual machine whose balloon hands freed pages back to the host, several times that:
+measured here, the same contraction took 1.2 s or 2.0-3.7 s depending on which pages it
+got, and a stable 1.0 s with its buffers kept.
 
 Set ``QTN_BUFFER_POOL=0`` in the environment (or :data:`ENABLED` to False) to allocate
 afresh for every intermediate, e.g. to measure what the pool saves.
@@ -36,10 +41,28 @@ MIN_BYTES = 128 << 10
 #: Whether :func:`pool_for` hands out pools (False: every intermediate is a fresh array).
 ENABLED = os.environ.get("QTN_BUFFER_POOL", "1").strip().lower() not in ("0", "false", "no", "off")
 
+
+def _keep_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"QTN_BUFFER_KEEP_S must be a number of seconds, not {text!r}") from None
+    if not value >= 0:
+        raise ValueError(f"QTN_BUFFER_KEEP_S must be >= 0 seconds, not {text!r}")
+    return value
+
+
+#: Seconds the free buffers of a finished run stay for this process's next run
+#: (``QTN_BUFFER_KEEP_S``; 0: let go when each run ends).
+KEEP_SECONDS = _keep_seconds(os.environ.get("QTN_BUFFER_KEEP_S", "30"))
+
 _pools: dict[int, "BufferPool"] = {}  # thread ident -> that thread's pool
 _pools_lock = threading.Lock()
 _STAT_KEYS = ("hits", "misses", "fresh_bytes", "reused_bytes", "alloc_seconds")
 _retired: dict[str, float] = dict.fromkeys(_STAT_KEYS, 0)  # the counters of pools let go
+_IDLE = object()  # the key of a pool whose run has ended (its free buffers wait for the next run)
+_timer: threading.Timer | None = None  # lets idle pools go KEEP_SECONDS after their run ended
+_timer_due = 0.0  # when it fires (time.monotonic())
 
 
 class BufferPool:
@@ -55,6 +78,7 @@ class BufferPool:
     def __init__(self, key: Any, limit: int) -> None:
         self.key = key
         self.limit = int(limit)
+        self.idle_since = 0.0  # time.monotonic() when its run ended (key is _IDLE)
         self._free: OrderedDict[int, list[np.ndarray]] = OrderedDict()  # nbytes -> buffers, LRU first
         self._free_bytes = 0
         self._used_bytes = 0
@@ -148,7 +172,7 @@ def pool_for(key: Any, limit: int) -> BufferPool | None:
         if pool is None:
             pool = _pools[ident] = BufferPool(key, limit)
         elif pool.key != key:
-            # a worker thread's next run: the free buffers of its last one (a run of the same
+            # the thread's next run: the free buffers of its last one (a run of the same
             # plan needs the same sizes) serve it up to the new limit, instead of being freed
             # and page-faulted in again by the new run's first slice
             pool.rekey(key, limit)
@@ -158,10 +182,69 @@ def pool_for(key: Any, limit: int) -> BufferPool | None:
 
 
 def drop(key: Any) -> None:
-    """Let go of every pool of run ``key`` in this process (its buffers are freed once unused)."""
+    """End run ``key`` in this process: its pools' free buffers wait :data:`KEEP_SECONDS` for
+    the next run (0: they are let go now, once unused)."""
+    global _timer
+    now = time.monotonic()
     with _pools_lock:
-        for ident in [i for i, p in _pools.items() if p.key == key]:
+        for ident, pool in list(_pools.items()):
+            if pool.key is _IDLE or pool.key != key:
+                continue
+            if KEEP_SECONDS <= 0:
+                _retire(_pools.pop(ident))
+            else:
+                pool.rekey(_IDLE, pool.limit)  # buffers the run still held are not counted
+                pool.idle_since = now
+        if KEEP_SECONDS > 0:
+            _start_timer(now + KEEP_SECONDS)
+
+
+def _start_timer(due: float) -> None:
+    """Have the idle pools looked at by ``due`` (monotonic time); a timer already due by then stays."""
+    global _timer, _timer_due
+    if _timer is not None and _timer_due <= due + 0.01:
+        return
+    if _timer is not None:
+        _timer.cancel()
+    _timer, _timer_due = threading.Timer(max(0.0, due - time.monotonic()), _release_expired), due
+    _timer.daemon = True  # never keeps the interpreter alive
+    _timer.start()
+
+
+def _release_expired() -> None:
+    global _timer
+    with _pools_lock:
+        if _timer is not threading.current_thread():
+            return  # replaced by a sooner one
+        _timer = None
+        now = time.monotonic()
+        _release_idle(lambda pool: now - pool.idle_since >= KEEP_SECONDS * 0.99)
+        later = [p.idle_since for p in _pools.values() if p.key is _IDLE]
+        if later:  # a run ended since the timer started: its buffers get their full time
+            _start_timer(min(later) + KEEP_SECONDS)
+
+
+def _release_idle(expired) -> int:
+    freed = 0
+    for ident, pool in list(_pools.items()):
+        if pool.key is _IDLE and expired(pool):
+            freed += pool.held_bytes
+            pool.clear()
             _retire(_pools.pop(ident))
+    return freed
+
+
+def release() -> int:
+    """Let go now of the buffers kept from finished runs (see :data:`KEEP_SECONDS`); the
+    number of bytes let go. Runs in progress keep theirs."""
+    with _pools_lock:
+        return _release_idle(lambda pool: True)
+
+
+def held_bytes() -> int:
+    """Bytes this process's pools hold, for runs in progress and kept from finished ones."""
+    with _pools_lock:
+        return sum(p.held_bytes for p in _pools.values())
 
 
 def _retire(pool: BufferPool) -> None:

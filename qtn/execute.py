@@ -31,6 +31,7 @@ from .buffers import BufferPool
 from .checkpoint import Checkpoint, Slot, as_checkpoint
 from .network import Network
 from .planning import MemoryLimit, Plan, check_peak
+from .strided import StridedOperand
 
 #: A progress bar appears when a contraction is estimated (from its flops at the
 #: backend's measured ``flop_rate()`` per worker thread) to take longer than this.
@@ -132,9 +133,26 @@ def upload_inputs(
     return tensors
 
 
+@dataclass
+class StepTimes:
+    """Where an instrumented :func:`run_slice` spent its time (summed over its steps)."""
+
+    permute_s: float = 0.0  #: making the operands (permutes, and views that need none)
+    gemm_s: float = 0.0  #: the products
+    permute_bytes: int = 0  #: bytes read and written by permutes
+    strided_view_bytes: int = 0  #: bytes of operands a product read as a batch of views instead
+
+    def count(self, operand: Array, source: Array, copied_into: np.ndarray | None) -> None:
+        if isinstance(operand, StridedOperand):
+            self.strided_view_bytes += operand.nbytes
+        elif copied_into is not None or (isinstance(operand, np.ndarray) and isinstance(source, np.ndarray)
+                                         and not np.shares_memory(operand, source)):
+            self.permute_bytes += 2 * operand.nbytes
+
+
 def run_slice(
     network: Network, plan: Plan, backend: Backend, slice_index: int, resident: dict[int, Array] | None = None,
-    pool: BufferPool | None = None,
+    pool: BufferPool | None = None, times: StepTimes | None = None,
 ) -> np.ndarray:
     """Contract one slice on ``backend`` and return its (unscaled) result on the host.
 
@@ -142,6 +160,7 @@ def run_slice(
     With a ``pool`` (a backend with ``accepts_out``), every permuted operand and
     product is written into a buffer taken from it and given back once the step that
     reads it has run, so the next step and slice reuse it instead of allocating.
+    ``times`` (for benchmarks) adds up the seconds spent making operands and in products.
     """
     tensors = upload_inputs(network, plan, backend, slice_index, resident)
     if not plan.steps and not tensors:
@@ -149,14 +168,24 @@ def run_slice(
     owners: list[np.ndarray | None] = [None] * len(tensors)  # the pool buffer behind each tensor
     for step in plan.steps:
         low = step.lowered
+        t0 = time.perf_counter() if times is not None else 0.0
         a, a_buf = _operand(backend, pool, tensors[step.left], low.a_perm, low.a_shape, "a")
         b, b_buf = _operand(backend, pool, tensors[step.right], low.b_perm, low.b_shape, "b")
+        if times is not None:
+            t1 = time.perf_counter()
+            times.count(a, tensors[step.left], a_buf)
+            times.count(b, tensors[step.right], b_buf)
         tensors[step.left] = tensors[step.right] = None  # free operands as soon as possible
         if pool is None or math.prod(low.a_shape[:-1]) * low.b_shape[-1] * a.dtype.itemsize < buffers.MIN_BYTES:
             product, owner = backend.matmul(a, b), None
         else:
             owner = pool.take(low.a_shape[:-1] + low.b_shape[-1:], np.result_type(a.dtype, b.dtype))
             product = backend.matmul(a, b, out=owner)
+        if times is not None:
+            backend.synchronize()  # a device backend queues its work
+            t2 = time.perf_counter()
+            times.permute_s += t1 - t0
+            times.gemm_s += t2 - t1
         if pool is not None:
             for buf in (a_buf, b_buf, owners[step.left], owners[step.right]):
                 if buf is not None:

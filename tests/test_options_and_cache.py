@@ -148,3 +148,29 @@ def test_the_measured_flop_rate_is_kept():
     assert backend.flop_rate(np.complex64) == rate  # measured once
     stored = json.loads((Path(os.environ["QTN_PLAN_CACHE"]) / "hardware" / "flop_rates.json").read_text())
     assert rate in stored.values()
+
+
+def test_a_rate_measured_on_a_busy_machine_is_measured_again_when_quiet(monkeypatch, tmp_path):
+    from qtn.backends import base
+
+    monkeypatch.setenv("QTN_PLAN_CACHE", str(tmp_path))
+    probes = []
+
+    def probe(value):
+        return lambda: probes.append(value) or value
+
+    busy, quiet = base._RateCache.QUIET_LOAD + 1.0, base._RateCache.QUIET_LOAD / 2
+    cache = base._RateCache()
+    monkeypatch.setattr(base, "_load_per_core", lambda: busy)
+    assert cache.get("k", probe(10.0)) == 10.0
+    assert base._RateCache().get("k", probe(99.0)) == 10.0  # still busy: the stored figure
+    monkeypatch.setattr(base, "_load_per_core", lambda: quiet)
+    fresh = base._RateCache()  # a later process, on a quiet machine, measures again
+    assert fresh.get("k", probe(30.0)) == 30.0 and probes == [10.0, 30.0]
+    assert base._RateCache().get("k", probe(5.0)) == 30.0  # quiet now: measured for good
+    low = base._RateCache()
+    monkeypatch.setattr(base, "_load_per_core", lambda: busy)
+    low.get("j", probe(50.0))
+    monkeypatch.setattr(base, "_load_per_core", lambda: quiet)
+    assert base._RateCache().get("j", probe(20.0)) == 50.0  # the higher of the two is kept
+    assert probes == [10.0, 30.0, 50.0, 20.0]

@@ -109,6 +109,7 @@ def test_the_pool_hands_out_every_buffer_again_and_keeps_under_its_limit():
 
 def test_a_threads_next_run_reuses_its_free_buffers_under_the_new_limit():
     key1, key2, key3 = object(), object(), object()
+    buffers.release()  # a pool kept from an earlier test's run would count its hits
     first = buffers.pool_for(key1, 10_000)
     try:
         a = first.take((100,), np.complex64)  # 800 bytes
@@ -123,8 +124,66 @@ def test_a_threads_next_run_reuses_its_free_buffers_under_the_new_limit():
         assert third.held_bytes == 0 and third.take((50,), np.complex64).nbytes == 400
     finally:
         buffers.drop(key1), buffers.drop(key2), buffers.drop(key3)
-    assert buffers.pool_for(key3, 10) is not third  # dropped: a new pool
+    buffers.release()
+    assert buffers.pool_for(key3, 10) is not third  # let go: a new pool
     buffers.drop(key3)
+    buffers.release()
+
+
+def test_a_finished_runs_buffers_wait_for_the_next_run_then_go(monkeypatch):
+    """Between runs the free buffers stay (fresh pages cost a fault and zeroing each) for
+    KEEP_SECONDS, then a timer lets them go; release() lets them go at once; 0 keeps none."""
+    import threading
+    import time
+
+    buffers.release()
+    monkeypatch.setattr(buffers, "KEEP_SECONDS", 0.3)
+    run1, run2 = object(), object()
+    pool = buffers.pool_for(run1, 1 << 20)
+    x = pool.take((1024,), np.complex64)
+    pool.give(x)
+    held = pool.take((512,), np.complex64)  # still held when the run ends (it raised): not counted
+    buffers.drop(run1)
+    assert buffers.held_bytes() == 8192  # the free one waits
+    nxt = buffers.pool_for(run2, 1 << 20)
+    assert nxt is pool and np.shares_memory(nxt.take((1024,), np.complex64), x)  # and serves run 2
+    buffers.drop(run2)
+    assert buffers.held_bytes() == 0  # run 2 still held it when it ended
+    pool = buffers.pool_for(run1, 1 << 20)
+    pool.give(pool.take((1024,), np.complex64))
+    buffers.drop(run1)
+    assert buffers.held_bytes() == 8192
+    deadline = time.monotonic() + 5
+    while buffers.held_bytes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert buffers.held_bytes() == 0 and buffers.pool_for(run2, 10) is not pool  # the timer let it go
+    buffers.drop(run2)
+    # a pool of another thread, idle, goes with release(); one in use stays
+    busy = buffers.pool_for(run1, 1 << 20)
+    busy.give(busy.take((1024,), np.complex64))
+    def other():
+        p = buffers.pool_for(run2, 1 << 20)
+        p.give(p.take((2048,), np.complex64))
+        buffers.drop(run2)
+    t = threading.Thread(target=other)
+    t.start(), t.join()
+    assert buffers.held_bytes() == 8192 + 16384
+    assert buffers.release() == 16384 and buffers.held_bytes() == 8192  # run1 is still running
+    buffers.drop(run1)
+    monkeypatch.setattr(buffers, "KEEP_SECONDS", 0)
+    p = buffers.pool_for(run2, 1 << 20)
+    p.give(p.take((1024,), np.complex64))
+    buffers.drop(run2)
+    assert buffers.held_bytes() == 0  # nothing kept
+    assert buffers.release() == 0
+    del held
+
+
+def test_keep_seconds_from_the_environment_is_checked():
+    assert buffers._keep_seconds("2.5") == 2.5 and buffers._keep_seconds("0") == 0
+    for bad in ("soon", "-1", "nan"):
+        with pytest.raises(ValueError, match="QTN_BUFFER_KEEP_S"):
+            buffers._keep_seconds(bad)
 
 
 def test_numpy_backend_writes_a_needed_copy_into_out_and_returns_views_as_is():

@@ -210,11 +210,22 @@ def measure_flop_rate(backend: Backend, dtype: Any = np.complex64, max_n: int = 
 
 
 class _RateCache:
-    """Measured rates in memory and in one JSON file (rewritten atomically)."""
+    """Measured rates in memory and in one JSON file (rewritten atomically).
+
+    Each rate is stored with the machine's load per core when it was measured. One
+    measured on a busy machine (over :data:`QUIET_LOAD` per core) is measured again by
+    a later process that finds the machine quiet, and the higher figure kept: a probe
+    that shared its cores once must not stand for the machine for good.
+    """
+
+    #: Load average per core under which a measurement counts as quiet.
+    QUIET_LOAD = 0.5
+    _LOADS = "__load_per_core__"  # the file's entry of the loads, by rate key
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rates: dict[str, float] | None = None
+        self._loads: dict[str, float] = {}
 
     def _path(self):
         from ..host import cache_dir
@@ -224,26 +235,44 @@ class _RateCache:
             return Path(os.environ["QTN_PLAN_CACHE"]) / "hardware" / "flop_rates.json"
         return cache_dir("hardware") / "flop_rates.json"
 
+    def _load(self) -> None:
+        try:
+            loaded = json.loads(self._path().read_text())
+            loads = loaded.pop(self._LOADS, {})
+            self._rates = {k: float(v) for k, v in loaded.items() if float(v) > 0}
+            self._loads = {k: float(v) for k, v in loads.items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            self._rates, self._loads = {}, {}  # none yet, or a corrupt file: measure again
+
     def get(self, key: str, measure: Callable[[], float]) -> float:
+        load = _load_per_core()
         with self._lock:
             if self._rates is None:
-                try:
-                    loaded = json.loads(self._path().read_text())
-                    self._rates = {k: float(v) for k, v in loaded.items() if float(v) > 0}
-                except (OSError, ValueError, TypeError, AttributeError):
-                    self._rates = {}  # none yet, or a corrupt file: measure again
+                self._load()
             if key in self._rates:
-                return self._rates[key]
+                # a rate without a recorded load (an older file) is taken as measured quietly
+                if self._loads.get(key, 0.0) <= self.QUIET_LOAD or load > self.QUIET_LOAD:
+                    return self._rates[key]
         rate = float(measure())
         with self._lock:
+            rate = max(rate, self._rates.get(key, 0.0))
             self._rates[key] = rate
+            self._loads[key] = load
             try:
                 from ..plan_cache import write_atomic
 
-                write_atomic(self._path(), json.dumps(self._rates, indent=1, sort_keys=True))
+                text = json.dumps({**self._rates, self._LOADS: self._loads}, indent=1, sort_keys=True)
+                write_atomic(self._path(), text)
             except OSError:
                 pass  # an unwritable cache only costs a probe per process
         return rate
+
+
+def _load_per_core() -> float:
+    try:
+        return os.getloadavg()[0] / max(1, len(os.sched_getaffinity(0)))
+    except (OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 0.0
 
 
 _rates = _RateCache()
