@@ -79,6 +79,7 @@ class BufferPool:
         self.key = key
         self.limit = int(limit)
         self.idle_since = 0.0  # time.monotonic() when its run ended (key is _IDLE)
+        self.thread = threading.get_ident()  # the thread it serves
         self._free: OrderedDict[int, list[np.ndarray]] = OrderedDict()  # nbytes -> buffers, LRU first
         self._free_bytes = 0
         self._used_bytes = 0
@@ -195,6 +196,10 @@ def drop(key: Any) -> None:
             else:
                 pool.rekey(_IDLE, pool.limit)  # buffers the run still held are not counted
                 pool.idle_since = now
+        # a thread that has ended runs nothing more: its buffers go now (a caller making a new
+        # thread pool per run would otherwise pile up one pool per thread it ever had)
+        alive = {t.ident for t in threading.enumerate()}
+        _release_idle(lambda pool, alive=alive: pool.thread not in alive)
         if KEEP_SECONDS > 0:
             _start_timer(now + KEEP_SECONDS)
 

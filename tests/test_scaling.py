@@ -165,11 +165,21 @@ def test_a_finished_runs_buffers_wait_for_the_next_run_then_go(monkeypatch):
         p = buffers.pool_for(run2, 1 << 20)
         p.give(p.take((2048,), np.complex64))
         buffers.drop(run2)
+    gate = threading.Event()
+    t = threading.Thread(target=lambda: (other(), gate.wait(5)))
+    t.start()
+    deadline = time.monotonic() + 5
+    while buffers.held_bytes() < 8192 + 16384 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert buffers.held_bytes() == 8192 + 16384
+    assert buffers.release() == 16384 and buffers.held_bytes() == 8192  # run1 is still running
+    gate.set(), t.join()
+    # the buffers of a thread that has ended go when the next run ends
     t = threading.Thread(target=other)
     t.start(), t.join()
     assert buffers.held_bytes() == 8192 + 16384
-    assert buffers.release() == 16384 and buffers.held_bytes() == 8192  # run1 is still running
     buffers.drop(run1)
+    assert buffers.held_bytes() == 8192  # run1's (this thread's) wait; the ended thread's went
     monkeypatch.setattr(buffers, "KEEP_SECONDS", 0)
     p = buffers.pool_for(run2, 1 << 20)
     p.give(p.take((1024,), np.complex64))
