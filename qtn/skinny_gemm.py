@@ -25,8 +25,8 @@ from .host import usable_cores
 
 #: m and k (or k and n, mirrored) at most this: the small operand fits in L1.
 MAX_SMALL = 64
-#: The long side at least this many elements (below, np.matmul is as fast; see bench/skinny_gemm.py).
-MIN_LONG = 1 << 16
+#: The long side at least this many elements ((64, 64) x (64, 2^16) measured 0.8x np.matmul, bench/skinny_gemm.py).
+MIN_LONG = 1 << 17
 #: Streaming stores for C (no read of each line before it is written), on by default.
 STREAM = os.environ.get("QTN_SKINNY_STREAM", "1") != "0"
 #: Prefetch distance for the rows of B, in complex columns (0: none).
