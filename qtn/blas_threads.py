@@ -69,3 +69,10 @@ def one_blas_thread(active: bool = True) -> Iterator[None]:
         return
     with blas_limited(1):
         yield
+
+
+def current_limit() -> int | None:
+    """The BLAS thread count the open :func:`blas_limited` blocks ask for (the tightest),
+    or None outside any: native kernels that stand in for BLAS take the same limit."""
+    with _state_lock:
+        return min(_requests) if _requests else None

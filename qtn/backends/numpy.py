@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from ..permute import permute
-from .. import strided
+from .. import skinny_gemm, strided
 from ..strided import StridedOperand, batched_matmul, blas_ready, split
 from .base import Backend
 
@@ -20,8 +20,29 @@ def _physical_memory_bytes() -> int:
         return 8 << 30
 
 
+def _skinny(a, b, out: np.ndarray | None) -> np.ndarray | None:
+    """``a @ b`` by :mod:`qtn.skinny_gemm` where its kernel takes the shape (a small A
+    times a long B, a long B as a batch of views included, or the mirrored shape); None
+    otherwise (nothing written)."""
+    if isinstance(b, StridedOperand):
+        if isinstance(a, StridedOperand) or skinny_gemm.shape_class(a.shape[0], a.shape[1], b.shape[1]) != "wide":
+            return None
+        if not isinstance(a, np.ndarray) or a.dtype != np.complex64 or b.dtype != np.complex64:
+            return None
+        split_b = b.batched("b") if "b" in strided.SIDES else None
+        return skinny_gemm.matmul_views(a, split_b[1], out) if split_b is not None else None
+    if isinstance(a, StridedOperand) or not isinstance(b, np.ndarray) or b.ndim != 2 or a.ndim != 2:
+        return None
+    # only the wide class with row-major B: the transposed B and the mirrored (tall) shape
+    # measured slower than np.matmul right after a BLAS call (bench/skinny_gemm.py)
+    if skinny_gemm.shape_class(a.shape[0], a.shape[1], b.shape[1]) != "wide" or b.strides[-1] != b.itemsize:
+        return None
+    return skinny_gemm.matmul(a, b, out)
+
+
 class NumpyBackend(Backend):
-    """Runs every GEMM with ``np.matmul`` on host memory."""
+    """Runs every GEMM with ``np.matmul`` on host memory (skinny complex64 shapes with
+    :mod:`qtn.skinny_gemm`'s kernel, where it measured faster)."""
 
     name = "numpy"
     #: ``matmul`` and ``transpose_reshape`` write into a caller's buffer (``out=``), so
@@ -43,6 +64,9 @@ class NumpyBackend(Backend):
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``a @ b``; into ``out`` (C-contiguous, the product's shape and dtype) when given.
         A :class:`~qtn.strided.StridedOperand` runs as a batch of GEMMs on its views."""
+        product = _skinny(a, b, out)
+        if product is not None:
+            return product
         if isinstance(a, StridedOperand) or isinstance(b, StridedOperand):
             product = batched_matmul(a, b, out)
             if product is not None:
