@@ -75,7 +75,9 @@ def _swap_factors(m: np.ndarray, tol: float) -> "tuple[np.ndarray, np.ndarray] |
     col, row = r[:, j], r[i, :] / pivot
     if np.max(np.abs(r - np.outer(col, row))) > tol * abs(pivot):
         return None
-    return col.reshape(2, 2), row.reshape(2, 2)
+    a, b = col.reshape(2, 2), row.reshape(2, 2)
+    norm = np.sqrt(abs(np.linalg.det(a)))  # unit-determinant-sized factors: neither tiny nor huge
+    return (a / norm, b * norm) if norm > 0 else (a, b)
 
 
 def _find_swap(mats: Sequence[np.ndarray], two: Sequence[bool], tol: float):
