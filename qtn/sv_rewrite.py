@@ -25,8 +25,8 @@ import numpy as np
 
 from .fusion import Gate
 
-#: The longest run of a segment searched for a SWAP (the search is quadratic in it).
-SWAP_SEARCH_GATES = 24
+#: The most two-qubit gates in a run searched for a SWAP (the search is quadratic in them).
+SWAP_SEARCH_GATES = 12
 _SWAP = np.eye(4)[[0, 2, 1, 3]]
 _I2 = np.eye(2)
 
@@ -82,18 +82,26 @@ def _swap_factors(m: np.ndarray, tol: float) -> "tuple[np.ndarray, np.ndarray] |
 
 def _find_swap(mats: Sequence[np.ndarray], two: Sequence[bool], tol: float):
     """The longest run ``i..j`` of ``mats`` (with a two-qubit gate) whose product is a
-    SWAP times one-qubit gates, as ``(i, j, A, B)``, else None."""
-    best = None
+    SWAP times one-qubit gates, as ``(i, j, A, B)``, else None.
+
+    One-qubit gates next to such a run join it (SWAP (A x B) (C x D) and (C x D) SWAP
+    (A x B) are of the same form), so a run is tried only from just after a two-qubit
+    gate (or the start) to just before one (or the end): quadratic in two-qubit gates.
+    """
     m = len(mats)
-    for i in range(m):
-        if best is not None and m - i <= best[1] - best[0] + 1:
-            break  # no later start can beat it
+    twos = [k for k in range(m) if two[k]]
+    best = None
+    for s in range(len(twos)):
+        i = twos[s - 1] + 1 if s else 0
         p = np.eye(4, dtype=np.complex128)
-        has_two = False
-        for j in range(i, min(m, i + SWAP_SEARCH_GATES)):
-            p = mats[j] @ p
-            has_two = has_two or two[j]
-            if has_two and (best is None or j - i > best[1] - best[0]):
+        for k in range(i, twos[s]):
+            p = mats[k] @ p
+        for e in range(s, min(len(twos), s + SWAP_SEARCH_GATES)):
+            nxt = twos[e + 1] if e + 1 < len(twos) else m
+            for k in range(twos[e], nxt):
+                p = mats[k] @ p
+            j = nxt - 1
+            if best is None or j - i > best[1] - best[0]:
                 f = _swap_factors(p, tol)
                 if f is not None:
                     best = (i, j, *f)
@@ -138,6 +146,13 @@ def rewrite(gates: Sequence[Gate], n: int, dtype: np.dtype) -> Rewritten:
         a, b, members = s
         del seg[a], seg[b]
         while members:
+            # a SWAP takes three entangling gates, or a dense two-qubit one (an iSWAP, a
+            # SWAP itself): most segments (a QFT's phases) are not searched at all
+            two = [g for g in members if len(g.positions) == 2]
+            if len(two) < 3 and all(g.diagonal for g in two):
+                for g in members:
+                    emit(g)
+                return
             mats = [_pair_matrix(g, a) for g in members]
             found = _find_swap(mats, [len(g.positions) == 2 for g in members], tol)
             if found is None:
