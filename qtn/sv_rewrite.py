@@ -28,7 +28,6 @@ from .fusion import Gate
 #: The most two-qubit gates in a run searched for a SWAP (the search is quadratic in them).
 SWAP_SEARCH_GATES = 12
 _SWAP = np.eye(4)[[0, 2, 1, 3]]
-_I2 = np.eye(2)
 
 
 @dataclass(frozen=True)
@@ -51,9 +50,16 @@ class Rewritten:
 def _pair_matrix(gate: Gate, a: int) -> np.ndarray:
     """The gate as a 4x4 matrix on the pair (a, b), ``a`` the more significant (complex128)."""
     d = np.asarray(gate.data, dtype=np.complex128)
-    if len(gate.positions) == 1:
+    if len(gate.positions) == 1:  # kron(m, I) or kron(I, m), without np.kron's overhead
         m = np.diag(d.reshape(2)) if gate.diagonal else d.reshape(2, 2)
-        return np.kron(m, _I2) if gate.positions[0] == a else np.kron(_I2, m)
+        out = np.zeros((4, 4), dtype=np.complex128)
+        if gate.positions[0] == a:
+            out[0::2, 0::2] = m
+            out[1::2, 1::2] = m
+        else:
+            out[:2, :2] = m
+            out[2:, 2:] = m
+        return out
     m = np.diag(d.reshape(4)) if gate.diagonal else d.reshape(4, 4)
     return m if gate.positions[0] == a else _SWAP @ m @ _SWAP
 
