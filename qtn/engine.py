@@ -32,6 +32,13 @@ from .sv_native import NATIVE_DENSE_QUBITS, NATIVE_DIAGONAL_QUBITS, native_progr
 
 #: Choices remembered per compiled circuit (one per open qubits, bits and options).
 _CHOICES_PER_CIRCUIT = 8
+#: A choice that left the tensor network unplanned plans it once the direct runs have
+#: taken this fraction of the planning estimate (:func:`qtn.statevector.tn_planning_seconds`,
+#: 150 us a tensor where 49-245 us were measured on most circuits): at half the price a
+#: repeated call costs at most 3x the better choice in all, and a circuit whose one run
+#: is about that estimate (VQE-20: 32 ms run, 56 ms estimate, its network 6 ms) reaches
+#: the faster plan on its second call, not its third.
+PLAN_AFTER = 0.5
 
 
 def peak_limit(opts: RunOptions, runner: Runner | None = None) -> MemoryLimit:
@@ -145,7 +152,7 @@ def _remembered_choice(network: NetworkLike, opts: RunOptions, limit: MemoryLimi
     recorder = _RecordingCache(cache)
     net, plan = choose(network, opts.replace(plan_cache=recorder), limit, circuit, plan_network_anyway=anyway)
     unplanned = any(name == NOT_PLANNED_YET for name, _ in plan.alternatives)
-    spent = [0.0, tn_planning_seconds(cc)] if unplanned else None
+    spent = [0.0, PLAN_AFTER * tn_planning_seconds(cc)] if unplanned else None
     # a direct Schrödinger run needs no network: keep none alive for it (with an executor
     # the plan runs through qtn.execute, which needs it)
     direct = opts.executor is None and direct_ok(plan, opts, None)

@@ -129,20 +129,26 @@ def contract_direct(cc: CompiledCircuit, open_positions: Sequence[int], bits: Se
 
     The in-place kernels of :mod:`qtn.sv_native` run it where they load (``use_native``
     None or True; False forces the NumPy path), else the copy + GEMM blocks here."""
-    if use_native is not False and native_ok(cc):
+    native = use_native is not False and native_ok(cc)
+    if native:
         state = run_native(native_program(cc), initial)
     else:
         state = run(program(cc, fuse_qubits), cc.dtype, initial)
     open_set = set(open_positions)
+    whole = True  # still the whole fresh array run_native made
     if len(open_set) < len(cc.qubits):
         index = tuple(slice(None) if p in open_set else (bits[p] if bits is not None else 0)
                       for p in range(len(cc.qubits)))
         state = state[index]
+        whole = False
     kept = sorted(open_set)  # the axes left, ascending by position
     order = [kept.index(p) for p in open_positions]
     if order != list(range(len(order))):
         state = state.transpose(order)
-    result = np.array(state, order="C")  # a copy (ascontiguousarray would make a 0-d array 1-d)
+        whole = False
+    # run_native's array is this call's own: a copy would only cost a pass over fresh memory
+    # (else a copy: ascontiguousarray would make a 0-d array 1-d, and run's is a view)
+    result = state if native and whole else np.array(state, order="C")
     if cc.phase != 1:
         result *= cc.phase
     return result

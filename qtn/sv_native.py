@@ -1,16 +1,20 @@
 """The direct Schrödinger run on the in-place kernels of :mod:`qtn.svgate`.
 
-Where the kernels load, :mod:`qtn.sv_direct` runs a circuit here: the state stays in
-one layout (qubit ``p`` at index bit ``n - 1 - p``, so the array is already
-``(2,) * n`` in qubit order at the end), a dense block is one in-place pass on its
-bits and a diagonal block one elementwise pass. Diagonal gates are fused into wide
-diagonal blocks (:func:`qtn.fusion.group_commuting`): a QFT's controlled
-phases on one qubit are one pass, where dense fusion cut them into several dense blocks.
+Where the kernels load, :mod:`qtn.sv_direct` runs a circuit here. The gate list is
+first rewritten (:mod:`qtn.sv_rewrite`): leading one-qubit gates go into the product
+start state, SWAPs (also decomposed ones) become relabellings of the state's slots
+(slot ``s`` at index bit ``n - 1 - s``). A dense block is one in-place pass on its
+bits, a diagonal block one elementwise pass, and where SWAPs moved qubits one
+permutation pass at the end writes the state in qubit order. Diagonal gates are
+fused into wide diagonal blocks (:func:`qtn.fusion.group_commuting`): a QFT's
+controlled phases on one qubit are one pass, where dense fusion cut them into several
+dense blocks.
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +22,10 @@ import numpy as np
 
 from . import svgate
 from .compiler import CompiledCircuit
-from .fusion import fused_blocks
+from .fusion import block_tensors, gates_of, grouping
 from .initial_state import InitialState
-from .statevector import start_state
+from .statevector import start_vectors
+from .sv_rewrite import rewrite
 
 #: Widest dense block. Measured on the 2-core AVX-512 Xeon (bench.lock held, 2^20
 #: complex64 amplitudes, both threads, load 2): 0.5 ms a pass for 1-3 qubits, 1.5 ms
@@ -47,11 +52,18 @@ class NativeProgram:
         ops: ``(kind, args)`` per block: ``_DENSE``: (k, target bits as a ctypes array,
             matrix); ``_DIAG``: (bit mask, table); ``_NUMPY``: (axes, matrix) for a dense
             block wider than the kernel takes (applied with ``np.tensordot``).
+        start: per qubit, the matrix of its leading one-qubit gates (None: none).
+        scale: a scalar the start state is multiplied by (phases of relabelled SWAPs).
+        sources: the final permutation's source bit per bit (None: no permutation).
     """
 
     n: int
     dtype: np.dtype
     ops: tuple
+    start: tuple = ()
+    scale: complex = 1.0
+    sources: "tuple[int, ...] | None" = None
+    default_start: "tuple | None" = None  # start_parts of the |0...0> start
 
 
 def native_program(cc: CompiledCircuit, dtype: Any = None, dense_qubits: int = NATIVE_DENSE_QUBITS,
@@ -67,8 +79,10 @@ def native_program(cc: CompiledCircuit, dtype: Any = None, dense_qubits: int = N
 
 
 def _build(cc: CompiledCircuit, dtype: np.dtype, dense_qubits: int, diagonal_qubits: int) -> NativeProgram:
-    blocks, data = fused_blocks(cc, dense_qubits, diagonal_qubits)  # by fusion.group_commuting
     n = len(cc.qubits)
+    rw = rewrite(gates_of(cc), n, dtype)
+    blocks = grouping(rw.gates, dense_qubits, diagonal_qubits)  # by fusion.group_commuting
+    data = block_tensors(rw.gates, blocks)
     ops = []
     for block, tensor in zip(blocks, data):
         k = len(block.positions)
@@ -82,7 +96,16 @@ def _build(cc: CompiledCircuit, dtype: np.dtype, dense_qubits: int, diagonal_qub
             ops.append((_DENSE, (k, bits, np.ascontiguousarray(tensor.reshape(2**k, 2**k), dtype=dtype))))
         else:
             ops.append((_NUMPY, (tuple(block.positions), np.asarray(tensor, dtype=dtype))))
-    return NativeProgram(n, dtype, tuple(ops))
+    # output bit n-1-q holds qubit q, which ends in slot final[q], i.e. state bit n-1-final[q]
+    sources = None
+    if list(rw.final) != list(range(n)):
+        src = [0] * n
+        for q, slot in enumerate(rw.final):
+            src[n - 1 - q] = n - 1 - slot
+        sources = tuple(src)
+    prog = NativeProgram(n, dtype, tuple(ops), rw.start, rw.scale, sources)
+    # the |0...0> start worked out once: a repeated call only writes it
+    return dataclasses.replace(prog, default_start=start_parts(_start_vectors(prog, None), dtype)) if n else prog
 
 
 #: Seconds per amplitude of one pass, complex64 on both threads (measured with
@@ -91,6 +114,8 @@ def _build(cc: CompiledCircuit, dtype: np.dtype, dense_qubits: int, diagonal_qub
 PASS_SECONDS = 0.45e-9
 DENSE_TERM_SECONDS = 0.06e-9
 DIAGONAL_SECONDS = 0.6e-9
+#: ... the final bit permutation (measured there: about 1 ms for 2^20 complex64, load 1)
+PERMUTE_SECONDS = 1e-9
 #: ... and per kernel call (ctypes and the loop in :func:`run_native`).
 CALL_SECONDS = 3e-6
 
@@ -106,14 +131,60 @@ def predicted_seconds(prog: NativeProgram) -> float:
         else:
             k = args[0] if kind == _DENSE else len(args[0])
             total += amps * (PASS_SECONDS + DENSE_TERM_SECONDS * 2**k) * scale
+    if prog.sources is not None:
+        total += amps * PERMUTE_SECONDS * scale
     return total + CALL_SECONDS * len(prog.ops)
+
+
+def start_parts(vectors: list, dtype: Any) -> tuple:
+    """What the flat product of per-qubit vectors (qubit 0 the most significant) is made
+    from: ``("basis", index, value)`` for a basis state times a scalar, else
+    ``("outer", first half, second half)`` (one outer product writes it)."""
+    n = len(vectors)
+    nonzero = [np.flatnonzero(v) for v in vectors]
+    if all(len(z) == 1 for z in nonzero):
+        index = sum(int(z[0]) << (n - 1 - p) for p, z in enumerate(nonzero))
+        return "basis", index, np.prod([v[z[0]] for v, z in zip(vectors, nonzero)]).astype(dtype)
+    halves = []
+    for part in (vectors[: n // 2], vectors[n // 2:]):
+        h = np.ones(1, dtype=dtype)
+        for v in part:
+            h = np.multiply.outer(h, v).reshape(-1)
+        halves.append(h)
+    return "outer", halves[0], halves[1]
+
+
+def product_state(parts: tuple, n: int, dtype: Any) -> np.ndarray:
+    """A fresh flat state from :func:`start_parts` (a basis state: calloc's pages stay lazy)."""
+    if parts[0] == "basis":
+        state = np.zeros(2**n, dtype=dtype)
+        state[parts[1]] = parts[2]
+        return state
+    return np.multiply.outer(parts[1], parts[2]).reshape(-1)
+
+
+def _start_vectors(prog: NativeProgram, initial: "InitialState | None") -> list:
+    """The start vectors with the folded gates and the scale applied."""
+    n, dtype = prog.n, prog.dtype
+    vectors = start_vectors(initial, n, dtype)
+    for q, m in enumerate(prog.start):
+        if m is not None:
+            vectors[q] = (m @ vectors[q]).astype(dtype)
+    if prog.scale != 1 and n:
+        vectors[0] = vectors[0] * dtype.type(prog.scale)
+    return vectors
 
 
 def run_native(prog: NativeProgram, initial: "InitialState | None" = None) -> np.ndarray:
     """The state ``C|initial>`` as a fresh ``(2,) * n`` array, axis ``p`` for qubit ``p``
     (the global phase not applied)."""
     n, dtype = prog.n, prog.dtype
-    state = start_state(initial, n, dtype)
+    if n == 0:
+        state = np.full(1, prog.scale, dtype=dtype)
+    elif initial is None or not initial.blocks:
+        state = product_state(prog.default_start, n, dtype)
+    else:
+        state = product_state(start_parts(_start_vectors(prog, initial), dtype), n, dtype)
     lib = svgate._lib()
     dense = lib.qtn_dense_f if dtype == np.complex64 else lib.qtn_dense_d
     diag = lib.qtn_diag_f if dtype == np.complex64 else lib.qtn_diag_d
@@ -135,4 +206,6 @@ def run_native(prog: NativeProgram, initial: "InitialState | None" = None) -> np
             rc = 0
         if rc != 0:
             raise RuntimeError(f"svgate kernel failed (code {rc}) on a {n}-qubit state")
+    if prog.sources is not None:
+        state = svgate.permute_bits(state, prog.sources)
     return state.reshape((2,) * n)

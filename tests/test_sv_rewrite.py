@@ -1,0 +1,134 @@
+"""The rewritten gate list of the native run (qtn.sv_rewrite) and the bit permutation kernel."""
+
+import cirq
+import numpy as np
+import pytest
+import qiskit
+from qiskit.quantum_info import Statevector
+
+import qtn
+from qtn import compiler, svgate
+from qtn.fusion import gates_of
+from qtn.initial_state import InitialState
+from qtn.sv_direct import contract_direct
+from qtn.sv_native import native_program, run_native
+from qtn.sv_rewrite import rewrite
+
+
+@pytest.fixture
+def kernel():
+    if not svgate.available():
+        pytest.skip("no C compiler for the svgate kernels")
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 5, 9, 13])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_permute_bits_matches_a_numpy_transpose(kernel, n, dtype):
+    rng = np.random.default_rng(n)
+    for _ in range(3):
+        state = (rng.normal(size=2**n) + 1j * rng.normal(size=2**n)).astype(dtype)
+        src = [int(x) for x in rng.permutation(n)]
+        got = svgate.permute_bits(state, src)
+        # output bit t (axis n-1-t) is input bit src[t] (axis n-1-src[t])
+        ref = state.reshape((2,) * n).transpose([n - 1 - src[n - 1 - a] for a in range(n)]).reshape(-1)
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_permute_bits_checks_its_arguments(kernel):
+    state = np.zeros(8, np.complex64)
+    with pytest.raises(ValueError, match="permutation"):
+        svgate.permute_bits(state, [0, 0, 1])
+    with pytest.raises(ValueError, match="separate"):
+        svgate.permute_bits(state, [2, 1, 0], out=state)
+    with pytest.raises(TypeError, match="sources"):
+        svgate.permute_bits(state, [0.0, 1, 2])
+
+
+def _swap_circuit(n, depth, seed, decompose):
+    """Random rotations, CZ phases and SWAPs (as gates, or as cirq decomposes them into
+    CZs and rotations, with rotations on the pair in between)."""
+    rng = np.random.default_rng(seed)
+    q = cirq.LineQubit.range(n)
+    ops = [cirq.PhasedXPowGate(phase_exponent=rng.uniform(), exponent=rng.uniform()).on(x) for x in q[::2]]
+    for _ in range(depth):
+        a, b, c = (q[int(i)] for i in rng.choice(n, 3, replace=False))
+        pick = int(rng.integers(0, 6))
+        if pick == 0:
+            ops.append(cirq.PhasedXPowGate(phase_exponent=rng.uniform(), exponent=rng.uniform()).on(a))
+        elif pick == 1:
+            ops.append(cirq.CZPowGate(exponent=rng.uniform()).on(a, b))
+        elif pick == 2:
+            ops.append(cirq.CCX(a, b, c))
+        elif pick == 3:
+            ops.append(cirq.rz(rng.uniform(0, 6)).on(a))
+        else:
+            swap = [cirq.SWAP(a, b)]
+            ops += cirq.decompose(swap) if decompose else swap
+            if rng.uniform() < 0.5:
+                ops.append(cirq.ry(rng.uniform(0, 6)).on(b))
+    return cirq.Circuit(ops)
+
+
+@pytest.mark.parametrize("n,seed", [(3, 0), (5, 1), (9, 2), (14, 3)])
+@pytest.mark.parametrize("decompose", [False, True])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_native_run_with_swaps_matches_cirq(kernel, n, seed, decompose, dtype):
+    c = _swap_circuit(n, 10 + 3 * n, seed, decompose)
+    q = sorted(c.all_qubits())
+    ref = cirq.Simulator(dtype=np.complex128).simulate(c, qubit_order=q).final_state_vector
+    cc = compiler.compile_circuit(c, q, dtype=dtype)
+    prog = native_program(cc)
+    got = run_native(prog).reshape(-1) * cc.phase
+    np.testing.assert_allclose(got, ref, atol=3e-5 if dtype == np.complex64 else 1e-10)
+    if n > 2 and seed:  # some SWAP was relabelled (a permutation at the end)
+        assert prog.sources is not None
+
+
+def test_a_decomposed_swap_costs_no_pass_and_leading_gates_fold_into_the_start(kernel):
+    q = cirq.LineQubit.range(4)
+    c = cirq.Circuit(cirq.H.on_each(*q), cirq.rx(0.3).on(q[1]), cirq.decompose(cirq.SWAP(q[0], q[3])),
+                     cirq.decompose(cirq.SWAP(q[1], q[2])))
+    cc = compiler.compile_circuit(c, q)
+    rw = rewrite(gates_of(cc), 4, cc.dtype)
+    assert rw.final == (3, 2, 1, 0)
+    assert all(m is not None for m in rw.start)
+    # what is left of the SWAPs is one-qubit gates at most (no two-qubit gate applied)
+    assert all(len(g.positions) <= 1 for g in rw.gates)
+    got = run_native(native_program(cc)).reshape(-1) * cc.phase
+    np.testing.assert_allclose(got, cirq.final_state_vector(c, qubit_order=q), atol=3e-6)
+
+
+def test_a_product_start_state_goes_through_the_folded_gates(kernel):
+    rng = np.random.default_rng(7)
+    n = 6
+    q = cirq.LineQubit.range(n)
+    c = _swap_circuit(n, 25, 4, decompose=True)
+    vectors = [(rng.normal(size=2) + 1j * rng.normal(size=2)) for _ in range(n)]
+    vectors = [v / np.linalg.norm(v) for v in vectors]
+    start = vectors[0]
+    for v in vectors[1:]:
+        start = np.kron(start, v)
+    ref = cirq.final_state_vector(c, initial_state=start.astype(np.complex64), qubit_order=q, dtype=np.complex128)
+    cc = compiler.compile_circuit(c, q, dtype=np.complex128)
+    initial = InitialState(tuple(((p,), vectors[p]) for p in range(n)))
+    got = contract_direct(cc, range(n), None, initial)
+    np.testing.assert_allclose(got.reshape(-1), ref, atol=1e-6)
+
+
+def test_qiskit_circuit_with_swaps_matches_statevector(kernel):
+    rng = np.random.default_rng(11)
+    qc = qiskit.QuantumCircuit(7)
+    for _ in range(40):
+        a, b = (int(x) for x in rng.choice(7, 2, replace=False))
+        pick = int(rng.integers(0, 4))
+        if pick == 0:
+            qc.swap(a, b)
+        elif pick == 1:
+            qc.cx(a, b)
+        elif pick == 2:
+            qc.u(*rng.uniform(0, 6, 3), a)
+        else:
+            qc.cp(rng.uniform(0, 6), a, b)
+    ref = Statevector(qc).data  # qtn answers a Qiskit circuit in Qiskit's own bit order
+    got = qtn.state_vector(qc, plan_cache=qtn.PlanCache())
+    np.testing.assert_allclose(got, ref, atol=3e-5)
