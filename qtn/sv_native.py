@@ -22,7 +22,8 @@ import numpy as np
 
 from . import svgate
 from .compiler import CompiledCircuit
-from .fusion import block_tensors, gates_of, grouping
+from .blas_threads import one_blas_thread
+from .fusion import block_tensors, fused_blocks, gates_of, grouping
 from .initial_state import InitialState
 from .statevector import start_vectors
 from .sv_rewrite import rewrite
@@ -80,9 +81,18 @@ def native_program(cc: CompiledCircuit, dtype: Any = None, dense_qubits: int = N
 
 def _build(cc: CompiledCircuit, dtype: np.dtype, dense_qubits: int, diagonal_qubits: int) -> NativeProgram:
     n = len(cc.qubits)
-    rw = rewrite(gates_of(cc), n, dtype)
-    blocks = grouping(rw.gates, dense_qubits, diagonal_qubits)  # by fusion.group_commuting
-    data = block_tensors(rw.gates, blocks)
+    # a SWAP found saves about three passes over the state; searching a segment for one
+    # costs ~30 us of Python (162 ms of a 12-qubit walk's 0.49 s first call), so search
+    # only where those passes cost more
+    rw = rewrite(gates_of(cc), n, dtype, swaps=3 * PASS_SECONDS * 2**n > SWAP_SEARCH_SECONDS)
+    if rw.final == tuple(range(n)) and rw.scale == 1 and all(m is None for m in rw.start):
+        # nothing rewritten: the compiled circuit's own fused blocks, which its
+        # Schrödinger plan shares (built once, under one BLAS thread)
+        blocks, data = fused_blocks(cc, dense_qubits, diagonal_qubits)
+    else:
+        blocks = grouping(rw.gates, dense_qubits, diagonal_qubits)  # by fusion.group_commuting
+        with one_blas_thread():  # thousands of tiny products
+            data = block_tensors(rw.gates, blocks)
     ops = []
     for block, tensor in zip(blocks, data):
         k = len(block.positions)
@@ -118,6 +128,10 @@ DIAGONAL_SECONDS = 0.6e-9
 PERMUTE_SECONDS = 1e-9
 #: ... and per kernel call (ctypes and the loop in :func:`run_native`).
 CALL_SECONDS = 3e-6
+#: Seconds one two-qubit segment's SWAP search costs (:func:`qtn.sv_rewrite.rewrite`,
+#: measured: 3,492 searches in 0.15 s on a 12-qubit walk): above 2^15 amplitudes the
+#: passes a SWAP saves cost more.
+SWAP_SEARCH_SECONDS = 40e-6
 
 
 def predicted_seconds(prog: NativeProgram) -> float:

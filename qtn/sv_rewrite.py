@@ -122,8 +122,9 @@ def _scalar(m: np.ndarray, tol: float) -> "complex | None":
     return None
 
 
-def rewrite(gates: Sequence[Gate], n: int, dtype: np.dtype) -> Rewritten:
-    """``gates`` (circuit order, positions as qubits) rewritten as the module says."""
+def rewrite(gates: Sequence[Gate], n: int, dtype: np.dtype, swaps: bool = True) -> Rewritten:
+    """``gates`` (circuit order, positions as qubits) rewritten as the module says;
+    without ``swaps``, only the leading one-qubit gates are folded (no SWAP search)."""
     tol = _tolerance(dtype)
     slot = list(range(n))
     start: list = [None] * n
@@ -193,7 +194,7 @@ def rewrite(gates: Sequence[Gate], n: int, dtype: np.dtype) -> Rewritten:
             continue
         for q in ps:
             close(q)
-        if len(ps) == 2:
+        if len(ps) == 2 and swaps:
             s = [ps[0], ps[1], [g]]
             seg[ps[0]] = seg[ps[1]] = s
         else:

@@ -72,7 +72,11 @@ def _swap_circuit(n, depth, seed, decompose):
 @pytest.mark.parametrize("n,seed", [(3, 0), (5, 1), (9, 2), (14, 3)])
 @pytest.mark.parametrize("decompose", [False, True])
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
-def test_native_run_with_swaps_matches_cirq(kernel, n, seed, decompose, dtype):
+def test_native_run_with_swaps_matches_cirq(kernel, n, seed, decompose, dtype, monkeypatch):
+    from qtn import sv_native
+
+    # search for SWAPs on these small states too (by default only from 2^15 amplitudes)
+    monkeypatch.setattr(sv_native, "SWAP_SEARCH_SECONDS", 0.0)
     c = _swap_circuit(n, 10 + 3 * n, seed, decompose)
     q = sorted(c.all_qubits())
     ref = cirq.Simulator(dtype=np.complex128).simulate(c, qubit_order=q).final_state_vector
