@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import svgate
+from .permute import permute
 from .compiler import CompiledCircuit
 from .blas_threads import one_blas_thread
 from .fusion import block_tensors, fused_blocks, gates_of, grouping
@@ -55,7 +56,8 @@ class NativeProgram:
             block wider than the kernel takes (applied with ``np.tensordot``).
         start: per qubit, the matrix of its leading one-qubit gates (None: none).
         scale: a scalar the start state is multiplied by (phases of relabelled SWAPs).
-        sources: the final permutation's source bit per bit (None: no permutation).
+        final_axes: the final permutation of the state's axes, ``final_axes[q]`` the axis
+            (slot) holding qubit ``q`` (None: no permutation).
     """
 
     n: int
@@ -63,7 +65,7 @@ class NativeProgram:
     ops: tuple
     start: tuple = ()
     scale: complex = 1.0
-    sources: "tuple[int, ...] | None" = None
+    final_axes: "tuple[int, ...] | None" = None
     default_start: "tuple | None" = None  # start_parts of the |0...0> start
 
 
@@ -106,14 +108,8 @@ def _build(cc: CompiledCircuit, dtype: np.dtype, dense_qubits: int, diagonal_qub
             ops.append((_DENSE, (k, bits, np.ascontiguousarray(tensor.reshape(2**k, 2**k), dtype=dtype))))
         else:
             ops.append((_NUMPY, (tuple(block.positions), np.asarray(tensor, dtype=dtype))))
-    # output bit n-1-q holds qubit q, which ends in slot final[q], i.e. state bit n-1-final[q]
-    sources = None
-    if list(rw.final) != list(range(n)):
-        src = [0] * n
-        for q, slot in enumerate(rw.final):
-            src[n - 1 - q] = n - 1 - slot
-        sources = tuple(src)
-    prog = NativeProgram(n, dtype, tuple(ops), rw.start, rw.scale, sources)
+    final_axes = None if rw.final == tuple(range(n)) else rw.final
+    prog = NativeProgram(n, dtype, tuple(ops), rw.start, rw.scale, final_axes)
     # the |0...0> start worked out once: a repeated call only writes it
     return dataclasses.replace(prog, default_start=start_parts(_start_vectors(prog, None), dtype)) if n else prog
 
@@ -145,7 +141,7 @@ def predicted_seconds(prog: NativeProgram) -> float:
         else:
             k = args[0] if kind == _DENSE else len(args[0])
             total += amps * (PASS_SECONDS + DENSE_TERM_SECONDS * 2**k) * scale
-    if prog.sources is not None:
+    if prog.final_axes is not None:
         total += amps * PERMUTE_SECONDS * scale
     return total + CALL_SECONDS * len(prog.ops)
 
@@ -220,6 +216,6 @@ def run_native(prog: NativeProgram, initial: "InitialState | None" = None) -> np
             rc = 0
         if rc != 0:
             raise RuntimeError(f"svgate kernel failed (code {rc}) on a {n}-qubit state")
-    if prog.sources is not None:
-        state = svgate.permute_bits(state, prog.sources)
+    if prog.final_axes is not None:  # axis q of the result from the slot holding qubit q
+        return permute(state.reshape((2,) * n), prog.final_axes)
     return state.reshape((2,) * n)

@@ -10,7 +10,7 @@ final qubit reversal, of 40):
   gates (a SWAP, or a SWAP decomposed into CNOTs, CZs and rotations, as
   ``cirq.decompose`` leaves it) becomes those one-qubit gates and a relabelling of
   the two qubits' bits: nothing moves until one permutation at the end
-  (:func:`qtn.svgate.permute_bits`), which also writes the result.
+  (:func:`qtn.permute.permute`), which also writes the result.
 
 The rewritten gates act on *slots* (the state's axes, slot ``s`` at index bit
 ``n - 1 - s``); ``final[q]`` is the slot holding qubit ``q`` at the end.

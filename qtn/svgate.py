@@ -3,7 +3,7 @@
 Bit ``b`` of an amplitude's index holds one qubit (the caller chooses which). A dense
 ``2**k x 2**k`` block is applied on its target bits, optionally only where control bits
 have given values, and a diagonal over any set of bits is one pass; neither copies the
-state. :func:`permute_bits` permutes the index bits out of place (one pass). :func:`available` is False where no C compiler works; callers then use NumPy.
+state. :func:`available` is False where no C compiler works; callers then use NumPy.
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ def _lib():
             fn.restype = ctypes.c_int
         for fn in (lib.qtn_diag_f, lib.qtn_diag_d):
             fn.argtypes = [ctypes.c_void_p, ctypes.c_int, u64, ctypes.c_void_p, ctypes.c_int]
-            fn.restype = ctypes.c_int
-        for fn in (lib.qtn_bitperm_f, lib.qtn_bitperm_d):
-            fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ip, ctypes.c_int]
             fn.restype = ctypes.c_int
         lib._qtn_typed = True
     return lib
@@ -129,26 +126,3 @@ def apply_diagonal(state: np.ndarray, bits: Sequence[int], table: np.ndarray) ->
     if rc != 0:
         raise ValueError(f"svgate diagonal kernel refused its arguments (code {rc})")
 
-
-def permute_bits(state: np.ndarray, sources: Sequence[int], out: "np.ndarray | None" = None) -> np.ndarray:
-    """``out[o] = state[i]`` where bit ``sources[t]`` of ``i`` is bit ``t`` of ``o`` (flat
-    arrays; ``out`` a fresh array unless given), in one pass.
-
-    Raises:
-        TypeError / ValueError: a state, output or bit list the kernel cannot take.
-        RuntimeError: the kernel is not available.
-    """
-    lib, n = _ready(state)
-    sources = _bit_list("sources", sources)
-    if sorted(sources) != list(range(n)):
-        raise ValueError(f"sources must be a permutation of 0..{n - 1}, got {sources}")
-    if out is None:
-        out = np.empty_like(state)
-    elif out.dtype != state.dtype or out.size != state.size or out is state or np.shares_memory(out, state):
-        raise ValueError("out must be a separate array of the state's size and dtype")
-    _check_state(out)
-    fn = lib.qtn_bitperm_f if state.dtype == np.complex64 else lib.qtn_bitperm_d
-    rc = fn(state.ctypes.data, out.ctypes.data, n, (ctypes.c_int * max(n, 1))(*sources), _threads(n))
-    if rc != 0:
-        raise ValueError(f"svgate permute kernel refused its arguments (code {rc})")
-    return out

@@ -1,4 +1,4 @@
-"""The rewritten gate list of the native run (qtn.sv_rewrite) and the bit permutation kernel."""
+"""The rewritten gate list of the native run (qtn.sv_rewrite), against Cirq and Qiskit."""
 
 import cirq
 import numpy as np
@@ -19,29 +19,6 @@ from qtn.sv_rewrite import rewrite
 def kernel():
     if not svgate.available():
         pytest.skip("no C compiler for the svgate kernels")
-
-
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 5, 9, 13])
-@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
-def test_permute_bits_matches_a_numpy_transpose(kernel, n, dtype):
-    rng = np.random.default_rng(n)
-    for _ in range(3):
-        state = (rng.normal(size=2**n) + 1j * rng.normal(size=2**n)).astype(dtype)
-        src = [int(x) for x in rng.permutation(n)]
-        got = svgate.permute_bits(state, src)
-        # output bit t (axis n-1-t) is input bit src[t] (axis n-1-src[t])
-        ref = state.reshape((2,) * n).transpose([n - 1 - src[n - 1 - a] for a in range(n)]).reshape(-1)
-        np.testing.assert_array_equal(got, ref)
-
-
-def test_permute_bits_checks_its_arguments(kernel):
-    state = np.zeros(8, np.complex64)
-    with pytest.raises(ValueError, match="permutation"):
-        svgate.permute_bits(state, [0, 0, 1])
-    with pytest.raises(ValueError, match="separate"):
-        svgate.permute_bits(state, [2, 1, 0], out=state)
-    with pytest.raises(TypeError, match="sources"):
-        svgate.permute_bits(state, [0.0, 1, 2])
 
 
 def _swap_circuit(n, depth, seed, decompose):
@@ -85,7 +62,7 @@ def test_native_run_with_swaps_matches_cirq(kernel, n, seed, decompose, dtype, m
     got = run_native(prog).reshape(-1) * cc.phase
     np.testing.assert_allclose(got, ref, atol=3e-5 if dtype == np.complex64 else 1e-10)
     if n > 2 and seed:  # some SWAP was relabelled (a permutation at the end)
-        assert prog.sources is not None
+        assert prog.final_axes is not None
 
 
 def test_a_decomposed_swap_costs_no_pass_and_leading_gates_fold_into_the_start(kernel):

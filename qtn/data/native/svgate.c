@@ -13,9 +13,6 @@
  *       targets are: no copy of the state, no transposition.
  *   qtn_diag_{f,d}: multiply every amplitude by table[pext(index, mask)] (a diagonal
  *       over the bits of mask; table bit j is the j-th lowest bit of mask).
- *   qtn_bitperm_{f,d}: out[o] = in[i], where bit src[t] of i is bit t of o (a
- *       permutation of the index bits, out of place), in tiles that read whole input
- *       cache lines and write whole output lines.
  *
  * Both split their work among OpenMP threads (num_threads argument; 1 = serial).
  */
@@ -218,55 +215,6 @@ int FN(qtn_diag_, SUFFIX)(T *st, int n, uint64_t mask, const T *table, int threa
         }
     }
     restore_csr(csr);
-    }
-    return 0;
-}
-
-static inline int64_t FN(bitmap_, SUFFIX)(uint64_t o, const int *src) {
-    int64_t i = 0;
-    for (; o; o &= o - 1) i |= (int64_t)1 << src[__builtin_ctzll(o)];
-    return i;
-}
-
-int FN(qtn_bitperm_, SUFFIX)(const T *in, T *out, int n, const int *src, int threads) {
-    if (n < 0 || n > 62) return -1;
-    uint64_t seen = 0;
-    for (int t = 0; t < n; ++t) {
-        if (src[t] < 0 || src[t] >= n || ((seen >> src[t]) & 1)) return -2;
-        seen |= (uint64_t)1 << src[t];
-    }
-    /* a tile: the output bits of one cache line and those fed by the input bits of one
-       line, so that a tile reads whole input lines and writes whole output lines */
-    const int w = LINE_BITS < n ? LINE_BITS : n;
-    uint64_t tmask = 0;
-    for (int t = 0; t < n; ++t)
-        if (t < w || src[t] < w) tmask |= (uint64_t)1 << t;
-    const int tk = __builtin_popcountll(tmask);
-    int64_t tile_out[1 << (2 * LINE_BITS)], tile_in[1 << (2 * LINE_BITS)];
-    for (int64_t c = 0; c < ((int64_t)1 << tk); ++c) {
-        tile_out[c] = (int64_t)deposit((uint64_t)c, tmask);
-        tile_in[c] = FN(bitmap_, SUFFIX)((uint64_t)tile_out[c], src);
-    }
-    const uint64_t rmask = (((uint64_t)1 << n) - 1) & ~tmask;
-    const int rk = n - tk, rl = rk < 10 ? rk : 10;
-    int64_t lo_out[1 << 10], lo_in[1 << 10];
-    for (int64_t r = 0; r < ((int64_t)1 << rl); ++r) {
-        lo_out[r] = (int64_t)deposit((uint64_t)r, rmask);
-        lo_in[r] = FN(bitmap_, SUFFIX)((uint64_t)lo_out[r], src);
-    }
-    const int64_t highs = (int64_t)1 << (rk - rl), L = (int64_t)1 << rl, C = (int64_t)1 << tk;
-    #pragma omp parallel for schedule(static) num_threads(threads) if(threads > 1)
-    for (int64_t h = 0; h < highs; ++h) {
-        const int64_t ho = (int64_t)deposit((uint64_t)(h << rl), rmask);
-        const int64_t hi = FN(bitmap_, SUFFIX)((uint64_t)ho, src);
-        for (int64_t r = 0; r < L; ++r) {
-            T *q = out + 2 * (ho | lo_out[r]);
-            const T *p = in + 2 * (hi | lo_in[r]);
-            for (int64_t c = 0; c < C; ++c) {
-                q[2 * tile_out[c]] = p[2 * tile_in[c]];
-                q[2 * tile_out[c] + 1] = p[2 * tile_in[c] + 1];
-            }
-        }
     }
     return 0;
 }
