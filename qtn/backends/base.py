@@ -245,14 +245,15 @@ class _RateCache:
             self._rates, self._loads = {}, {}  # none yet, or a corrupt file: measure again
 
     def get(self, key: str, measure: Callable[[], float]) -> float:
-        load = _load_per_core()
         with self._lock:
             if self._rates is None:
                 self._load()
             if key in self._rates:
-                # a rate without a recorded load (an older file) is taken as measured quietly
-                if self._loads.get(key, 0.0) <= self.QUIET_LOAD or load > self.QUIET_LOAD:
+                # a rate without a recorded load (an older file) is taken as measured quietly;
+                # the load is read only for one measured on a busy machine
+                if self._loads.get(key, 0.0) <= self.QUIET_LOAD or _load_per_core() > self.QUIET_LOAD:
                     return self._rates[key]
+        load = _load_per_core()
         rate = float(measure())
         with self._lock:
             rate = max(rate, self._rates.get(key, 0.0))

@@ -21,9 +21,9 @@ def _physical_memory_bytes() -> int:
 
 
 def _skinny(a, b, out: np.ndarray | None) -> np.ndarray | None:
-    """``a @ b`` by :mod:`qtn.skinny_gemm` where its kernel takes the shape (a small A
-    times a long B, a long B as a batch of views included, or the mirrored shape); None
-    otherwise (nothing written)."""
+    """``a @ b`` by :mod:`qtn.skinny_gemm` where it measured faster than ``np.matmul``: a
+    small A times a long row-major B, or a long B as a batch of views; None otherwise
+    (nothing written)."""
     if isinstance(b, StridedOperand):
         if isinstance(a, StridedOperand) or skinny_gemm.shape_class(a.shape[0], a.shape[1], b.shape[1]) != "wide":
             return None
