@@ -47,19 +47,24 @@ class Block:
     diagonal: bool
 
 
-def gates_of(cc: CompiledCircuit) -> list[Gate]:
-    """Every tensor of a unitary compiled circuit, in circuit order.
+def gates_of(cc: CompiledCircuit) -> tuple[Gate, ...]:
+    """Every tensor of a unitary compiled circuit, in circuit order (listed once per
+    compiled circuit: its fused blocks and its native program both start from it).
 
     Raises:
         ValueError: the circuit holds noise channels (it has no state vector).
     """
+    found = cc.__dict__.get("_gates")  # a frozen dataclass still has a __dict__
+    if found is not None:
+        return found
     gates = []
     for op in cc.ops:
         for piece in op.pieces:
             if piece.kind not in (UNITARY, DIAGONAL):
                 raise ValueError("a circuit with noise channels has no state vector; use a doubled network")
             gates.append(Gate(piece.positions, piece.kind == DIAGONAL, piece.data))
-    return gates
+    found = cc.__dict__["_gates"] = tuple(gates)
+    return found
 
 
 def group(gates: Sequence[Gate], max_qubits: int) -> list[Block]:
