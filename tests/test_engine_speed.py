@@ -167,6 +167,31 @@ def test_deep_narrow_circuit_takes_the_schrodinger_order():
     np.testing.assert_allclose(got, ref, atol=2e-5)
 
 
+def test_schrodinger_plan_steps_are_packed_out_of_the_collectors_sight():
+    """A cached Schrödinger plan's thousands of steps must not each be an object the cycle
+    collector walks (full collections then pause later calls); read back, they are the
+    steps plain lowering makes, and they survive pickling (plans go to Dask workers)."""
+    import gc
+    import pickle
+
+    from qtn.planning import PackedSteps, plain_lowering
+
+    n = 8
+    circuit = cirq.testing.random_circuit(cirq.LineQubit.range(n), 80, 0.9, random_state=3)
+    cc = compile_circuit(circuit, cirq.LineQubit.range(n), None, np.complex64)
+    net, path = schrodinger_network(cc, list(range(n)), None)
+    plan = plan_from_path(net, path, (), memory_budget=1 << 30, method="schrodinger")
+    assert isinstance(plan.steps, PackedSteps) and len(plan.steps) == len(path) > 20
+    sizes = net.size_dict
+    expected, _ = plain_lowering(tuple(tuple(ix) for ix in net.indices), path, tuple(net.output), sizes)
+    assert list(plan.steps) == expected and plan.steps[3] == expected[3] and plan.steps[-2:] == tuple(expected[-2:])
+    gc.collect()
+    gc.collect()  # a tuple is untracked once the collector finds all it holds untracked
+    assert not any(gc.is_tracked(row) for row in plan.steps._rows)
+    again = pickle.loads(pickle.dumps(plan))
+    assert again.steps == plan.steps and again == plan
+
+
 def test_a_wide_custom_gate_without_decomposition_is_refused_clearly():
     class Wide(cirq.Gate):
         def _num_qubits_(self):
