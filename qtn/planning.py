@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Mapping, Sequence
 
 from opt_einsum import get_symbol
@@ -115,24 +115,28 @@ class PackedSteps(Sequence[Step]):
         return f"PackedSteps({len(self)} steps)"
 
     def __reduce__(self):
-        return (_packed_from_rows, (self._rows,))
+        return (PackedSteps._from_rows, (self._rows,))
+
+    @classmethod
+    def _from_rows(cls, rows: tuple) -> "PackedSteps":
+        packed = cls(())
+        packed._rows = rows
+        return packed
+
+
+# the packed row's layout, from the dataclasses themselves (a field added there is packed too)
+_LOWERED_FIELDS = tuple(f.name for f in fields(LoweredStep) if f.name != "gemm")
+_GEMM_FIELDS = tuple(f.name for f in fields(GemmSpec))
 
 
 def _pack(s: Step) -> tuple:
-    low, g = s.lowered, s.lowered.gemm
-    return (s.left, s.right, low.a_perm, low.a_shape, low.b_perm, low.b_shape, low.out, low.out_shape,
-            g.batch, g.m, g.k, g.n, low.a_moves, low.b_moves)
+    low = s.lowered
+    return (s.left, s.right, *(getattr(low.gemm, f) for f in _GEMM_FIELDS), *(getattr(low, f) for f in _LOWERED_FIELDS))
 
 
 def _unpack(r: tuple) -> Step:
-    return Step(r[0], r[1], LoweredStep(r[2], r[3], r[4], r[5], r[6], r[7], GemmSpec(r[8], r[9], r[10], r[11]),
-                                        r[12], r[13]))
-
-
-def _packed_from_rows(rows: tuple) -> PackedSteps:
-    packed = PackedSteps(())
-    packed._rows = rows
-    return packed
+    g = 2 + len(_GEMM_FIELDS)
+    return Step(r[0], r[1], LoweredStep(gemm=GemmSpec(*r[2:g]), **dict(zip(_LOWERED_FIELDS, r[g:]))))
 
 
 @dataclass(frozen=True)
