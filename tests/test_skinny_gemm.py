@@ -24,7 +24,8 @@ def close(c, r, k):
 
 
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1 << 17), (5, 3, 131101), (4, 4, 1 << 17), (7, 33, 131111),
-                                   (32, 32, 1 << 17), (64, 64, 131073), (13, 16, 1 << 17)])
+                                   (32, 32, 1 << 17), (64, 64, 131073), (13, 16, 1 << 17),
+                                   (3, 24, 131075), (6, 23, 131075)])  # k = 24: B packed, 23: not
 def test_wide(m, k, n):
     a, b = rand(m, k), rand(k, n)
     close(skinny_gemm.matmul(a, b), ref(a, b), k)
