@@ -32,6 +32,16 @@ def test_wide(m, k, n):
     close(skinny_gemm.matmul(a, np.ascontiguousarray(b.T).T), ref(a, b), k)  # B transposed
 
 
+@pytest.mark.parametrize("k,pad", [(4, 3), (5, 1), (8, 0), (3, 2)])
+def test_transposed_b_with_padded_rows(k, pad):
+    # B^T stored (n, k + pad): its rows contiguous, pad elements apart from the next one
+    n = 131077
+    store = rand(n, k + pad)
+    b = store[:, :k].T
+    a = rand(6, k)
+    close(skinny_gemm.matmul(a, b), ref(a, np.ascontiguousarray(b)), k)
+
+
 @pytest.mark.parametrize("m,k,n", [(131101, 16, 16), (1 << 17, 7, 13), (131073, 64, 64), (1 << 17, 1, 3)])
 def test_tall(m, k, n):
     a, b = rand(m, k), rand(k, n)

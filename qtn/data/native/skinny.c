@@ -124,6 +124,33 @@ static void tile(const float *a, int64_t ar, int64_t ac, int64_t rows, int64_t k
     }
 }
 #define HAVE_STREAM_COPY 1
+
+/* pack[kk, j] = B[j, kk] for a transposed B whose rows are contiguous (ldb == 1), in
+ * complex (64-bit) elements: 4 x 4 blocks transposed in registers, the edges one by one
+ * (the 4 x 4 x 2^23 step of Sycamore: 59-69 ms element by element, 48-50 ms so, 37-45 ms
+ * with B not transposed; AMX Xeon, bench/skinny_gemm.py) */
+static void pack_transposed(float *pack, const float *b, int64_t bcol, int64_t k, int64_t w) {
+    int64_t j = 0;
+    for (; j + 4 <= w; j += 4) {
+        int64_t kk = 0;
+        for (; kk + 4 <= k; kk += 4) {
+            __m256d r0 = _mm256_loadu_pd((const double *)(b + 2 * ((j + 0) * bcol + kk)));
+            __m256d r1 = _mm256_loadu_pd((const double *)(b + 2 * ((j + 1) * bcol + kk)));
+            __m256d r2 = _mm256_loadu_pd((const double *)(b + 2 * ((j + 2) * bcol + kk)));
+            __m256d r3 = _mm256_loadu_pd((const double *)(b + 2 * ((j + 3) * bcol + kk)));
+            __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+            __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+            _mm256_storeu_pd((double *)(pack + 2 * ((kk + 0) * w + j)), _mm256_permute2f128_pd(t0, t2, 0x20));
+            _mm256_storeu_pd((double *)(pack + 2 * ((kk + 1) * w + j)), _mm256_permute2f128_pd(t1, t3, 0x20));
+            _mm256_storeu_pd((double *)(pack + 2 * ((kk + 2) * w + j)), _mm256_permute2f128_pd(t0, t2, 0x31));
+            _mm256_storeu_pd((double *)(pack + 2 * ((kk + 3) * w + j)), _mm256_permute2f128_pd(t1, t3, 0x31));
+        }
+        for (; kk < k; ++kk)
+            for (int64_t r = 0; r < 4; ++r) memcpy(pack + 2 * (kk * w + j + r), b + 2 * ((j + r) * bcol + kk), 8);
+    }
+    for (; j < w; ++j)
+        for (int64_t kk = 0; kk < k; ++kk) memcpy(pack + 2 * (kk * w + j), b + 2 * (j * bcol + kk), 8);
+}
 #else
 /* portable fallback: the same tiles, plain loops (the compiler vectorizes over j) */
 static void tile(const float *a, int64_t ar, int64_t ac, int64_t rows, int64_t k, const float *b, int64_t ldb,
@@ -201,6 +228,10 @@ int qtn_cgemm(const float *A, int64_t ar, int64_t ac, int64_t m, int64_t k, cons
             const float *bp = B + 2 * (boff[v] + j0 * bcol);
             int64_t ld = ldb;
             if (bcol != 1) { /* B transposed here: copy its panel into rows of w */
+#ifdef __AVX512F__
+                if (ldb == 1) pack_transposed(pack, bp, bcol, k, w);
+                else
+#endif
                 for (int64_t j = 0; j < w; ++j)
                     for (int64_t kk = 0; kk < k; ++kk) {
                         pack[2 * (kk * w + j)] = bp[2 * (j * bcol + kk * ldb)];
