@@ -3,7 +3,7 @@
 One instrumented contraction (the tree of ``--tree-file``) records every call of
 ``qtn.permute.permute`` the numpy backend makes (shape, strides, perm, dtype); each
 distinct permute of at least ``--min-elements`` is then timed alone (median of
-``--repeat``, into a reused output, as the buffer pool hands them out) and reported in
+``--repeat``, into a reused output from a buffer pool, as the engine has them) and reported in
 GB/s (bytes read + written), with the total over the contraction's calls. Run it pinned
 like ``bench/engine.py``; with ``PYTHONPATH`` at another checkout it measures that one's
 kernel on the same permutes (the before of an A/B)::
@@ -27,7 +27,7 @@ import amplitudes as amp  # noqa: E402
 import engine  # noqa: E402
 
 import qtn  # noqa: E402
-from qtn import permute, strided  # noqa: E402
+from qtn import buffers, permute, strided  # noqa: E402
 from qtn.backends import numpy as numpy_backend  # noqa: E402
 from qtn.io import read_circuit  # noqa: E402
 
@@ -64,6 +64,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     tot_s = tot_b = 0.0
     rows = []
+    pool = buffers.BufferPool(object(), 1 << 40)
     for (shape, strides, dt, perm), count in calls.items():
         size = int(np.prod(shape))
         if size < args.min_elements:
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
         a = (rng.standard_normal(size) + 1j * rng.standard_normal(size)).astype(dt).reshape(shape)
         if a.strides != strides:
             continue  # (inputs are C-contiguous here; a strided one is not reproduced)
-        out = np.empty(size, dtype=a.dtype)
+        out = pool.take((size,), a.dtype)  # aligned as the engine's own buffers are (64 bytes here)
         permute.permute(a, perm, out=out)  # pages touched, plan cached
         times = []
         for _ in range(args.repeat):
@@ -80,6 +81,7 @@ def main(argv=None) -> int:
             times.append(time.perf_counter() - t0)
         t = float(np.median(times))
         rows.append((size, count, t, shape, perm))
+        pool.give(out)
         tot_s += count * t
         tot_b += count * 2 * a.nbytes
     rows.sort(key=lambda r: -r[0])

@@ -107,7 +107,7 @@ BLOCK_BYTES = 2048
 #: The gathered-line path gathers output lines of at least this many bytes.
 GATHER_BYTES = 256
 #: ... and runs up to this many of them, whose input sits nearest, one after the other.
-GATHER_REUSE = 16
+GATHER_REUSE = 64
 
 
 class Plan:
@@ -235,14 +235,17 @@ def plan(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> Pla
         off = np.stack([off, off + 8], axis=1).ravel()
     elif itemsize != 8:
         return None
-    # the loop axes with the smallest input strides innermost: successive lines then gather
-    # from the same input cache lines while they are in cache (output lines are whole runs anyway)
+    # innermost, the loop axes that fill in or extend (stride <= span) the input the line
+    # reads: successive lines then gather from the cache lines the last ones brought in, and
+    # the input is read in runs (output lines are whole runs anyway)
     outer = [ax[:3] for ax in axes[:k]]
     inner: list[list[int]] = []
-    for ax in sorted(outer, key=lambda ax: ax[1]):
-        if math.prod(x[0] for x in inner) * ax[0] > GATHER_REUSE:
+    span = itemsize + sum((ax[0] - 1) * abs(ax[1]) for ax in axes[k:])  # bytes the line reaches
+    for ax in sorted(outer, key=lambda ax: abs(ax[1])):
+        if abs(ax[1]) > span or math.prod(x[0] for x in inner) * ax[0] > GATHER_REUSE:
             break
         inner.append(ax)
+        span += (ax[0] - 1) * abs(ax[1])
     loop = _merge_loop([ax for ax in outer if ax not in inner] + inner[::-1])
     if len(loop) > _MAX_LOOP:
         return None
