@@ -106,6 +106,8 @@ MAX_LINE_BYTES = 1 << 15
 BLOCK_BYTES = 2048
 #: The gathered-line path gathers output lines of at least this many bytes.
 GATHER_BYTES = 256
+#: ... and at most this many, where an axis splits (the table has one word per qword of line).
+GATHER_MAX_BYTES = 1 << 14
 #: ... and runs up to this many of them, whose input sits nearest, one after the other.
 GATHER_REUSE = 64
 
@@ -124,6 +126,7 @@ class Plan:
         self.path = PATH_NAMES[path]
         self.loop = loop
         head = [path, unit, len(loop), w, int(aligned), total, tb, 0]
+        assert len(head) == _HEADER
         cols = [d for d, _, _ in loop] + [i for _, i, _ in loop] + [o for _, _, o in loop]
         self.words = np.array(head + cols + list(table), dtype=np.int64)
         self.address = self.words.ctypes.data
@@ -229,7 +232,13 @@ def plan(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> Pla
     line_bytes = itemsize
     while k > 0 and line_bytes < GATHER_BYTES:
         k -= 1
-        line_bytes *= axes[k][0]
+        d, i, o, _ = axes[k]
+        p = _divisor_at_most(d, max(1, GATHER_MAX_BYTES // line_bytes))
+        if d * line_bytes > GATHER_MAX_BYTES and p > 1:  # a long axis: only its inner part (a table of bounded size)
+            axes[k:k + 1] = [[d // p, i * p, o * p, ""], [p, i, o, ""]]
+            k += 1
+            d = p
+        line_bytes *= d
     off = _offsets([(ax[0], ax[1]) for ax in reversed(axes[k:])])
     if itemsize == 16:  # the kernel gathers qwords: two per complex128
         off = np.stack([off, off + 8], axis=1).ravel()
@@ -252,6 +261,15 @@ def plan(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> Pla
     return Plan(GATHER, itemsize, len(off), len(off) % 8 == 0, total, loop, off.tolist())
 
 
+def _empty_aligned(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array starting on a cache line (NumPy aligns to 16 bytes):
+    the kernel's tiles then write whole lines, and big outputs may take streaming stores."""
+    nbytes = math.prod(shape) * dtype.itemsize
+    block = np.empty(nbytes + 64, dtype=np.uint8)
+    offset = (-block.ctypes.data) % 64
+    return block[offset:offset + nbytes].view(dtype).reshape(shape)
+
+
 def permute(a: np.ndarray, perm: Sequence[int], out: np.ndarray | None = None) -> np.ndarray:
     """``a.transpose(perm)`` as a new C-contiguous array (``out``, reshaped, when given).
 
@@ -267,13 +285,13 @@ def permute(a: np.ndarray, perm: Sequence[int], out: np.ndarray | None = None) -
         raise ValueError(f"perm {tuple(perm)} is not a permutation of the {a.ndim} axes")
     view = a.transpose(perm)
     if out is None:
-        out = np.empty(view.shape, dtype=a.dtype)
+        out = _empty_aligned(view.shape, a.dtype) if a.size >= SMALL_ELEMENTS else np.empty(view.shape, a.dtype)
     elif out.dtype != a.dtype or out.size != a.size or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous {a.dtype} array of {a.size} elements")
     else:
         out = out.reshape(view.shape)
     item = a.dtype.itemsize
-    lib = _lib() if item in (8, 16) and a.dtype.kind == "c" and a.size >= SMALL_ELEMENTS else None
+    lib = _lib() if item in (8, 16) and a.size >= SMALL_ELEMENTS else None  # (bytes: any 8- or 16-byte dtype)
     if lib is None or view.flags.c_contiguous or any(s % item for s in view.strides):
         np.copyto(out, view)
         return out

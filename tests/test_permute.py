@@ -169,3 +169,21 @@ def test_pool_buffers_are_64_byte_aligned_and_reused():
         assert b.ctypes.data == addr and pool.stats["hits"] >= 1
         pool.detach(b)
     assert pool.held_bytes == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_other_8_byte_dtypes_move_as_bytes(dtype):
+    a = np.arange(1 << 16).astype(dtype).reshape((16, 64, 64))
+    for perm in ((2, 1, 0), (1, 0, 2), (0, 2, 1)):
+        _check(a, perm)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_long_gathered_lines_are_cut(dtype):
+    a = _random(np.random.default_rng(6), (6000, 3), dtype)  # output's last axis 6000 long, input stride 3
+    assert _path(a, (1, 0)) == "gather"
+    v = a.transpose(1, 0)
+    assert permute.plan(v.shape, v.strides, a.itemsize).words.size < 6000
+    _check(a, (1, 0))
+    b = _random(np.random.default_rng(7), (4099, 5), dtype)  # a prime axis: one long line, still exact
+    _check(b, (1, 0))
