@@ -105,7 +105,7 @@ MAX_LINE_BYTES = 1 << 15
 #: A tile block reads runs of up to this many bytes of input and writes runs of up to this many of output.
 BLOCK_BYTES = 2048
 #: The gathered-line path gathers output lines of at least this many bytes.
-GATHER_BYTES = 256
+GATHER_BYTES = 1024
 #: ... and at most this many, where an axis splits (the table has one word per qword of line).
 GATHER_MAX_BYTES = 1 << 14
 #: ... and runs up to this many of them, whose input sits nearest, one after the other.
