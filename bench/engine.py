@@ -87,6 +87,11 @@ def permute_candidates(net, plan, limit: int = 6) -> list[dict]:
         a = rng.standard_normal(size).astype(np.complex64).reshape((2,) * ndim)
         row = {"elements": size, "perm": list(perm)}
         row["qtn_kernel_s"] = common.median_time(lambda: permute.permute(a, perm), repeat=3)[0]
+        pool = buffers.BufferPool(object(), 2 * a.nbytes)  # into a reused buffer, as the engine's steps run
+        out = pool.take((size,), a.dtype)
+        row["qtn_kernel_pool_s"] = common.median_time(lambda: permute.permute(a, perm, out=out), repeat=3)[0]
+        row["kernel_pool_GBps"] = 2 * a.nbytes / row["qtn_kernel_pool_s"] / 1e9
+        del out, pool
         row["numpy_s"] = common.median_time(lambda: np.ascontiguousarray(a.transpose(perm)), repeat=3)[0]
         dst = np.empty_like(a)  # the machine's copy rate on the same bytes (written pages reused)
         row["copyto_s"] = common.median_time(lambda: np.copyto(dst, a), repeat=3)[0]
@@ -97,7 +102,8 @@ def permute_candidates(net, plan, limit: int = 6) -> list[dict]:
             sub = letters + "->" + "".join(letters[p] for p in perm)
             row["tblis_s"] = common.median_time(lambda: pytblis.transpose_add(sub, a), repeat=3)[0]
         rows.append(row)
-        print(f"  permute 2^{ndim}: qtn kernel {row['qtn_kernel_s'] * 1e3:.1f} ms ({row['kernel_GBps']:.1f} GB/s), "
+        print(f"  permute 2^{ndim}: qtn kernel {row['qtn_kernel_s'] * 1e3:.1f} ms ({row['kernel_GBps']:.1f} GB/s; "
+              f"into a pool buffer {row['qtn_kernel_pool_s'] * 1e3:.1f} ms, {row['kernel_pool_GBps']:.1f} GB/s), "
               f"np.copyto {row['copyto_s'] * 1e3:.1f} ms ({row['copyto_GBps']:.1f} GB/s), numpy {row['numpy_s'] * 1e3:.1f} ms"
               + (f", tblis {row['tblis_s'] * 1e3:.1f} ms" if "tblis_s" in row else ""))
     return rows

@@ -65,6 +65,28 @@ _timer: threading.Timer | None = None  # lets idle pools go KEEP_SECONDS after t
 _timer_due = 0.0  # when it fires (time.monotonic())
 
 
+#: Buffers start at a multiple of this many bytes: a cache line, so that the permute kernel's
+#: 64-byte rows are whole lines and it may use streaming stores (NumPy aligns to 16 only).
+ALIGN = 64
+
+
+def _aligned_bytes(nbytes: int) -> np.ndarray:
+    """``nbytes`` fresh uint8 starting at a multiple of :data:`ALIGN` bytes. A view through a
+    memoryview, so that walking ``.base`` from any view of it (:func:`_pooled`) stops here, at
+    the pooled buffer's own size, not at the larger block under it."""
+    block = np.empty(nbytes + ALIGN, dtype=np.uint8)
+    offset = (-block.ctypes.data) % ALIGN
+    return np.frombuffer(memoryview(block), dtype=np.uint8, count=nbytes, offset=offset)
+
+
+def _pooled(array: np.ndarray) -> np.ndarray:
+    """The buffer from :meth:`BufferPool.take` that ``array`` is a view of."""
+    raw = array
+    while isinstance(raw.base, np.ndarray):
+        raw = raw.base
+    return raw
+
+
 class BufferPool:
     """Raw byte buffers reused by size, for one thread.
 
@@ -108,7 +130,7 @@ class BufferPool:
         else:
             self._evict(nbytes)
             t0 = time.perf_counter()
-            raw = np.empty(nbytes, dtype=np.uint8)
+            raw = _aligned_bytes(nbytes)
             self.stats["alloc_seconds"] += time.perf_counter() - t0
             self.stats["misses"] += 1
             self.stats["fresh_bytes"] += nbytes
@@ -117,9 +139,7 @@ class BufferPool:
 
     def give(self, array: np.ndarray) -> None:
         """Return a buffer from :meth:`take` (or any view of it) to the pool."""
-        raw = array
-        while raw.base is not None:
-            raw = raw.base
+        raw = _pooled(array)
         nbytes = int(raw.nbytes)
         if nbytes == 0:
             return
@@ -134,10 +154,7 @@ class BufferPool:
 
     def detach(self, array: np.ndarray) -> None:
         """Stop counting a buffer from :meth:`take` that leaves the pool for good (a result)."""
-        raw = array
-        while raw.base is not None:
-            raw = raw.base
-        self._used_bytes = max(0, self._used_bytes - int(raw.nbytes))
+        self._used_bytes = max(0, self._used_bytes - int(_pooled(array).nbytes))
 
     def _evict(self, incoming: int) -> None:
         """Free least recently returned buffers until ``incoming`` more bytes fit the limit."""

@@ -1,16 +1,26 @@
-"""Permuting (transposing) complex tensors on the host: a blocked multi-core C kernel.
+"""Permuting (transposing) complex tensors on the host: a multi-core C kernel run from a plan.
 
-``permute(a, perm)`` returns ``a.transpose(perm)`` as a new C-contiguous array. Axes
-that stay neighbours are merged first, so a permute that moves long contiguous blocks
-becomes a loop of ``memcpy``; the others walk the source's contiguous axis and the
-destination's in 16 x 16 tiles. Outer iterations are shared among threads (OpenMP).
-Measured against NumPy's copy and TBLIS' tensor add in ``bench/engine.py``. Where no
-C compiler works, NumPy's copy is used (``kernel()`` says which).
+``permute(a, perm)`` returns ``a.transpose(perm)`` as a new C-contiguous array. The plan
+(:func:`plan`, cached per shape, strides and item size, so a repeated permute costs only
+the ctypes call) merges axes that stay neighbours and picks one of the kernel's paths:
+
+* ``lines``: a run of >= 64 bytes contiguous on both sides is copied whole (``memcpy``);
+* ``tile``: T input-contiguous x T output-contiguous units of 8, 16 or 32 bytes (T * unit
+  = one cache line) are transposed in AVX-512 registers, in blocks of such tiles; the runs
+  may span several short axes (tables of offsets), as in tensors of qubit axes;
+* ``gather``: otherwise (the output's short last axis is part of the input's run, odd
+  sizes), output lines are gathered through a table of offsets.
+
+Outputs of >= 64 MiB starting on a cache line are written with streaming stores. The loop
+nest's iterations are shared among threads (OpenMP, dynamic chunks). Measured in
+``bench/permute_plan.py`` and ``bench/engine.py``. Where no C compiler works, NumPy's copy
+is used (``kernel()`` says which).
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 from typing import Sequence
 
@@ -52,10 +62,8 @@ def num_threads() -> int:
 def _lib():
     lib = native.load("permute")
     if lib is not None and not getattr(lib, "_qtn_typed", False):
-        i64p = ctypes.POINTER(ctypes.c_int64)
-        for fn in (lib.qtn_permute8, lib.qtn_permute16):
-            fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, i64p, i64p, ctypes.c_int]
-            fn.restype = ctypes.c_int
+        lib.qtn_permute.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        lib.qtn_permute.restype = ctypes.c_int
         lib._qtn_typed = True
     return lib
 
@@ -84,28 +92,182 @@ def merged_axes(shape: Sequence[int], strides: Sequence[int]) -> tuple[list[int]
     return dims, st
 
 
-#: Axes longer than this are split so that the kernel's tiles stay small (a few KiB).
-TILE_AXIS = 32
+#: The kernel's paths (PATH_* in permute.c).
+LINES, TILE, GATHER = 0, 1, 2
+PATH_NAMES = {LINES: "lines", TILE: "tile", GATHER: "gather"}
+_HEADER = 8  # words before the loop nest in a plan (P_HEADER in permute.c)
+_MAX_LOOP = 64  # MAXLOOP in permute.c
+#: A run contiguous in both input and output at least this long (bytes, a cache line) is
+#: copied whole; a shorter one becomes the unit of a tile.
+LINE_BYTES = 64
+#: Longer whole runs are cut to this, so that a permute of a few huge blocks still spreads over threads.
+MAX_LINE_BYTES = 1 << 15
+#: A tile block reads runs of up to this many bytes of input and writes runs of up to this many of output.
+BLOCK_BYTES = 2048
+#: The gathered-line path gathers output lines of at least this many bytes.
+GATHER_BYTES = 1024
+#: ... and at most this many, where an axis splits (the table has one word per qword of line).
+GATHER_MAX_BYTES = 1 << 14
+#: ... and runs up to this many of them, whose input sits nearest, one after the other.
+GATHER_REUSE = 64
 
 
-def tile_axes(dims: list[int], strides: list[int]) -> tuple[list[int], list[int]]:
-    """Split long axes into (outer, ``TILE_AXIS``) pairs, so that the kernel can tile them;
-    a long last axis of stride 1 (a run of ``memcpy``) stays whole."""
-    if dims and strides[-1] == 1 and dims[-1] >= 8:
-        return dims, strides
-    out_d: list[int] = []
-    out_s: list[int] = []
-    for d, s in zip(dims, strides):
-        pieces: list[tuple[int, int]] = []  # (length, stride), innermost first
-        while d > 2 * TILE_AXIS and math.gcd(d, TILE_AXIS) > 1:
-            piece = math.gcd(d, TILE_AXIS)
-            pieces.append((piece, s))
-            d, s = d // piece, s * piece
-        pieces.append((d, s))
-        for length, stride in reversed(pieces):
-            out_d.append(length)
-            out_s.append(stride)
-    return out_d, out_s
+class Plan:
+    """A permute as the C kernel runs it: the int64 words it reads (kept alive here) and their address.
+
+    Attributes:
+        path: ``"lines"``, ``"tile"`` or ``"gather"``.
+        loop: the loop nest (dims, input byte strides, output byte strides), outermost first.
+        words: the plan as passed to ``qtn_permute``.
+    """
+
+    def __init__(self, path: int, unit: int, w: int, aligned: bool, total: int,
+                 loop: list[tuple[int, int, int]], table: Sequence[int], tb: int = 0) -> None:
+        self.path = PATH_NAMES[path]
+        self.loop = loop
+        head = [path, unit, len(loop), w, int(aligned), total, tb, 0]
+        assert len(head) == _HEADER
+        cols = [d for d, _, _ in loop] + [i for _, i, _ in loop] + [o for _, _, o in loop]
+        self.words = np.array(head + cols + list(table), dtype=np.int64)
+        self.address = self.words.ctypes.data
+
+    def __repr__(self) -> str:
+        return f"Plan({self.path}, loop={self.loop})"
+
+
+def _offsets(axes: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Offsets of every index of ``axes`` ((dim, stride) pairs, innermost first), the innermost varying fastest."""
+    off = np.zeros(1, dtype=np.int64)
+    for d, s in axes:
+        off = (np.arange(d, dtype=np.int64)[:, None] * s + off[None, :]).ravel()
+    return off
+
+
+def _merge_loop(loop: list[list[int]]) -> list[tuple[int, int, int]]:
+    """Merge neighbours of the loop nest that step together on both sides (a shallower odometer)."""
+    out: list[list[int]] = []
+    for d, i, o in loop:
+        if out and out[-1][1] == i * d and out[-1][2] == o * d:
+            out[-1] = [out[-1][0] * d, i, o]
+        else:
+            out.append([d, i, o])
+    return [tuple(x) for x in out]
+
+
+def _take_run(axes: list[list[int]], t: int, unit: int, side: int, tag: str, start: int = 1,
+              extend: bool = False) -> int:
+    """Tag (splitting one where needed) the axes whose strides on ``side`` (1 input, 2 output)
+    are ``unit * start, unit * start * d0, ...`` until they hold ``t`` units: a run of ``t``
+    contiguous units there. Returns the run's length: 0 where no such run exists or it would
+    take an axis tagged already; with ``extend``, as far as it gets (``start`` at least)."""
+    run = start
+    while run < t:
+        need = t // run
+        k = next((k for k, ax in enumerate(axes) if ax[side] == run * unit and ax[0] > 1), None)
+        if k is None or axes[k][3] or (not extend and t % run):
+            return run if extend else 0
+        d, i, o, _ = axes[k]
+        f = d if d <= need else _divisor_at_most(d, need)
+        if not extend and (need % f or f < need and d > need):
+            return 0
+        if f == 1:
+            return run
+        if f < d:  # split: the inner part joins the run
+            axes[k:k + 1] = [[d // f, i * f, o * f, ""], [f, i, o, tag]]
+        else:
+            axes[k][3] = tag
+        run *= f
+    return run
+
+
+def _divisor_at_most(d: int, cap: int) -> int:
+    return next(p for p in range(min(d, cap), 0, -1) if d % p == 0)
+
+
+@functools.lru_cache(maxsize=4096)
+def plan(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> Plan | None:
+    """The kernel's plan for copying the view of ``shape`` and byte ``strides`` (each a multiple of
+    ``itemsize``) into a C-contiguous array; None where the kernel does not apply (too many axes).
+    Cached: the contraction engine permutes the same shapes in every slice."""
+    dims, st = merged_axes(shape, [s // itemsize for s in strides])
+    if not dims:
+        return None
+    ost = [1] * len(dims)
+    for k in range(len(dims) - 2, -1, -1):
+        ost[k] = ost[k + 1] * dims[k + 1]
+    axes = [[d, s * itemsize, o * itemsize, ""] for d, s, o in zip(dims, st, ost)]
+    total = math.prod(dims) * itemsize
+    last = axes[-1]
+    if last[1] == itemsize and last[0] * itemsize >= LINE_BYTES:  # (1) whole contiguous runs
+        if last[0] * itemsize > MAX_LINE_BYTES:
+            p = _divisor_at_most(last[0], MAX_LINE_BYTES // itemsize)
+            if p * itemsize >= LINE_BYTES:
+                axes[-1:] = [[last[0] // p, p * itemsize, p * itemsize, ""], [p, itemsize, itemsize, ""]]
+        line = axes[-1][0] * itemsize
+        loop = _merge_loop([ax[:3] for ax in axes[:-1]])
+        if len(loop) <= _MAX_LOOP:
+            return Plan(LINES, line, 0, line % 64 == 0, total, loop, ())
+        return None
+    # (2) tiles: a run contiguous on both sides (shorter than a line) is the unit
+    unit, rest = itemsize, [list(ax) for ax in axes]
+    if last[1] == itemsize:
+        unit, rest = last[0] * itemsize, rest[:-1]
+    if unit in (8, 16, 32) and rest:
+        t = 64 // unit
+        if _take_run(rest, t, unit, 1, "a") and _take_run(rest, t, unit, 2, "b"):
+            # then longer runs on both sides, as far as the axes allow (multiples of t: whole register tiles)
+            cap = BLOCK_BYTES // unit
+            ta = _take_run(rest, cap, unit, 1, "a", t, extend=True)
+            tb = _take_run(rest, cap, unit, 2, "b", t, extend=True)
+            a_axes = sorted((ax for ax in rest if ax[3] == "a"), key=lambda ax: ax[1])
+            b_axes = sorted((ax for ax in rest if ax[3] == "b"), key=lambda ax: ax[2])
+            a_out = _offsets([(ax[0], ax[2]) for ax in a_axes])  # where each input-contiguous unit goes
+            b_in = _offsets([(ax[0], ax[1]) for ax in b_axes])  # where each output-contiguous unit comes from
+            loop = _merge_loop([ax[:3] for ax in rest if not ax[3]])
+            if len(loop) <= _MAX_LOOP and ta % t == 0 and tb % t == 0:
+                return Plan(TILE, unit, ta, True, total, loop, [*a_out.tolist(), *b_in.tolist()], tb)
+            return None
+    # (3) gathered lines: the trailing output axes, element by element through a table
+    k = len(axes)
+    line_bytes = itemsize
+    while k > 0 and line_bytes < GATHER_BYTES:
+        k -= 1
+        d, i, o, _ = axes[k]
+        p = _divisor_at_most(d, max(1, GATHER_MAX_BYTES // line_bytes))
+        if d * line_bytes > GATHER_MAX_BYTES and p > 1:  # a long axis: only its inner part (a table of bounded size)
+            axes[k:k + 1] = [[d // p, i * p, o * p, ""], [p, i, o, ""]]
+            k += 1
+            d = p
+        line_bytes *= d
+    off = _offsets([(ax[0], ax[1]) for ax in reversed(axes[k:])])
+    if itemsize == 16:  # the kernel gathers qwords: two per complex128
+        off = np.stack([off, off + 8], axis=1).ravel()
+    elif itemsize != 8:
+        return None
+    # innermost, the loop axes that fill in or extend (stride <= span) the input the line
+    # reads: successive lines then gather from the cache lines the last ones brought in, and
+    # the input is read in runs (output lines are whole runs anyway)
+    outer = [ax[:3] for ax in axes[:k]]
+    inner: list[list[int]] = []
+    span = itemsize + sum((ax[0] - 1) * abs(ax[1]) for ax in axes[k:])  # bytes the line reaches
+    for ax in sorted(outer, key=lambda ax: abs(ax[1])):
+        if abs(ax[1]) > span or math.prod(x[0] for x in inner) * ax[0] > GATHER_REUSE:
+            break
+        inner.append(ax)
+        span += (ax[0] - 1) * abs(ax[1])
+    loop = _merge_loop([ax for ax in outer if ax not in inner] + inner[::-1])
+    if len(loop) > _MAX_LOOP:
+        return None
+    return Plan(GATHER, itemsize, len(off), len(off) % 8 == 0, total, loop, off.tolist())
+
+
+def _empty_aligned(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array starting on a cache line (NumPy aligns to 16 bytes):
+    the kernel's tiles then write whole lines, and big outputs may take streaming stores."""
+    nbytes = math.prod(shape) * dtype.itemsize
+    block = np.empty(nbytes + 64, dtype=np.uint8)
+    offset = (-block.ctypes.data) % 64
+    return block[offset:offset + nbytes].view(dtype).reshape(shape)
 
 
 def permute(a: np.ndarray, perm: Sequence[int], out: np.ndarray | None = None) -> np.ndarray:
@@ -123,27 +285,21 @@ def permute(a: np.ndarray, perm: Sequence[int], out: np.ndarray | None = None) -
         raise ValueError(f"perm {tuple(perm)} is not a permutation of the {a.ndim} axes")
     view = a.transpose(perm)
     if out is None:
-        out = np.empty(view.shape, dtype=a.dtype)
+        out = _empty_aligned(view.shape, a.dtype) if a.size >= SMALL_ELEMENTS else np.empty(view.shape, a.dtype)
     elif out.dtype != a.dtype or out.size != a.size or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous {a.dtype} array of {a.size} elements")
     else:
         out = out.reshape(view.shape)
-    lib = _lib() if a.dtype.itemsize in (8, 16) and a.size >= SMALL_ELEMENTS else None
-    if lib is None or view.flags.c_contiguous:
-        np.copyto(out, view)
-        return out
     item = a.dtype.itemsize
-    if any(s % item for s in view.strides):
+    lib = _lib() if item in (8, 16) and a.size >= SMALL_ELEMENTS else None  # (bytes: any 8- or 16-byte dtype)
+    if lib is None or view.flags.c_contiguous or any(s % item for s in view.strides):
         np.copyto(out, view)
         return out
-    dims, strides = tile_axes(*merged_axes(view.shape, [s // item for s in view.strides]))
-    if len(dims) > 64 or 1 not in strides:  # not a permuted contiguous array: let NumPy do it
+    p = plan(view.shape, view.strides, item)
+    if p is None:
         np.copyto(out, view)
         return out
-    d = (ctypes.c_int64 * len(dims))(*dims)
-    s = (ctypes.c_int64 * len(dims))(*strides)
-    fn = lib.qtn_permute8 if item == 8 else lib.qtn_permute16
     threads = num_threads() if a.size >= THREADED_ELEMENTS else 1
-    if fn(view.ctypes.data, out.ctypes.data, len(dims), d, s, threads) != 0:
-        raise MemoryError("the permute kernel could not allocate its offset tables")
+    if lib.qtn_permute(item, view.ctypes.data, out.ctypes.data, p.address, threads) != 0:
+        raise RuntimeError(f"the permute kernel refused its plan {p!r}")
     return out
