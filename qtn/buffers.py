@@ -70,7 +70,7 @@ _timer_due = 0.0  # when it fires (time.monotonic())
 ALIGN = 64
 
 
-def _aligned_bytes(nbytes: int) -> np.ndarray:
+def aligned_bytes(nbytes: int) -> np.ndarray:
     """``nbytes`` fresh uint8 starting at a multiple of :data:`ALIGN` bytes. A view through a
     memoryview, so that walking ``.base`` from any view of it (:func:`_pooled`) stops here, at
     the pooled buffer's own size, not at the larger block under it."""
@@ -130,7 +130,7 @@ class BufferPool:
         else:
             self._evict(nbytes)
             t0 = time.perf_counter()
-            raw = _aligned_bytes(nbytes)
+            raw = aligned_bytes(nbytes)
             self.stats["alloc_seconds"] += time.perf_counter() - t0
             self.stats["misses"] += 1
             self.stats["fresh_bytes"] += nbytes

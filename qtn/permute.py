@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from . import native
+from .buffers import aligned_bytes
 from .host import usable_cores
 
 _threads: int | None = None
@@ -264,10 +265,7 @@ def plan(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> Pla
 def _empty_aligned(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """An uninitialised C-contiguous array starting on a cache line (NumPy aligns to 16 bytes):
     the kernel's tiles then write whole lines, and big outputs may take streaming stores."""
-    nbytes = math.prod(shape) * dtype.itemsize
-    block = np.empty(nbytes + 64, dtype=np.uint8)
-    offset = (-block.ctypes.data) % 64
-    return block[offset:offset + nbytes].view(dtype).reshape(shape)
+    return aligned_bytes(math.prod(shape) * dtype.itemsize).view(dtype).reshape(shape)
 
 
 def permute(a: np.ndarray, perm: Sequence[int], out: np.ndarray | None = None) -> np.ndarray:
