@@ -80,15 +80,16 @@ def main(argv=None) -> int:
             permute.permute(a, perm, out=out)
             times.append(time.perf_counter() - t0)
         t = float(np.median(times))
-        rows.append((size, count, t, shape, perm))
+        rows.append((size, count, t, shape, perm, dt))
         pool.give(out)
         tot_s += count * t
         tot_b += count * 2 * a.nbytes
     rows.sort(key=lambda r: -r[0])
-    for size, count, t, shape, perm in rows[:12]:
-        v = np.empty(shape, np.complex64).transpose(perm)
-        dims, st = permute.merged_axes(v.shape, [s // 8 for s in v.strides])
-        print(f"  2^{np.log2(size):.0f} x{count}: {t * 1e3:7.2f} ms {2 * 8 * size / t / 1e9:5.1f} GB/s  dims {dims} strides {st}")
+    for size, count, t, shape, perm, dt in rows[:12]:
+        item = np.dtype(dt).itemsize
+        v = np.empty(shape, dt).transpose(perm)
+        dims, st = permute.merged_axes(v.shape, [s // item for s in v.strides])
+        print(f"  2^{np.log2(size):.0f} x{count}: {t * 1e3:7.2f} ms {2 * item * size / t / 1e9:5.1f} GB/s  dims {dims} strides {st}")
     print(f"total over {sum(r[1] for r in rows)} permutes >= {args.min_elements} elements: {tot_s * 1e3:.1f} ms, "
           f"{tot_b / 1e9:.2f} GB moved, {tot_b / tot_s / 1e9:.1f} GB/s")
     return 0

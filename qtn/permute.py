@@ -63,7 +63,7 @@ def num_threads() -> int:
 def _lib():
     lib = native.load("permute")
     if lib is not None and not getattr(lib, "_qtn_typed", False):
-        lib.qtn_permute.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        lib.qtn_permute.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
         lib.qtn_permute.restype = ctypes.c_int
         lib._qtn_typed = True
     return lib
@@ -113,7 +113,7 @@ GATHER_MAX_BYTES = 1 << 14
 GATHER_REUSE = 64
 
 
-class Plan:
+class PermutePlan:
     """A permute as the C kernel runs it: the int64 words it reads (kept alive here) and their address.
 
     Attributes:
@@ -133,7 +133,7 @@ class Plan:
         self.address = self.words.ctypes.data
 
     def __repr__(self) -> str:
-        return f"Plan({self.path}, loop={self.loop})"
+        return f"PermutePlan({self.path}, loop={self.loop})"
 
 
 def _offsets(axes: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -186,7 +186,7 @@ def _divisor_at_most(d: int, cap: int) -> int:
 
 
 @functools.lru_cache(maxsize=4096)
-def plan(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> Plan | None:
+def plan(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> PermutePlan | None:
     """The kernel's plan for copying the view of ``shape`` and byte ``strides`` (each a multiple of
     ``itemsize``) into a C-contiguous array; None where the kernel does not apply (too many axes).
     Cached: the contraction engine permutes the same shapes in every slice."""
@@ -207,7 +207,7 @@ def plan(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> Pla
         line = axes[-1][0] * itemsize
         loop = _merge_loop([ax[:3] for ax in axes[:-1]])
         if len(loop) <= _MAX_LOOP:
-            return Plan(LINES, line, 0, line % 64 == 0, total, loop, ())
+            return PermutePlan(LINES, line, 0, line % 64 == 0, total, loop, ())
         return None
     # (2) tiles: a run contiguous on both sides (shorter than a line) is the unit
     unit, rest = itemsize, [list(ax) for ax in axes]
@@ -226,7 +226,7 @@ def plan(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> Pla
             b_in = _offsets([(ax[0], ax[1]) for ax in b_axes])  # where each output-contiguous unit comes from
             loop = _merge_loop([ax[:3] for ax in rest if not ax[3]])
             if len(loop) <= _MAX_LOOP and ta % t == 0 and tb % t == 0:
-                return Plan(TILE, unit, ta, True, total, loop, [*a_out.tolist(), *b_in.tolist()], tb)
+                return PermutePlan(TILE, unit, ta, True, total, loop, [*a_out.tolist(), *b_in.tolist()], tb)
             return None
     # (3) gathered lines: the trailing output axes, element by element through a table
     k = len(axes)
@@ -259,7 +259,7 @@ def plan(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> Pla
     loop = _merge_loop([ax for ax in outer if ax not in inner] + inner[::-1])
     if len(loop) > _MAX_LOOP:
         return None
-    return Plan(GATHER, itemsize, len(off), len(off) % 8 == 0, total, loop, off.tolist())
+    return PermutePlan(GATHER, itemsize, len(off), len(off) % 8 == 0, total, loop, off.tolist())
 
 
 def _empty_aligned(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -298,6 +298,6 @@ def permute(a: np.ndarray, perm: Sequence[int], out: np.ndarray | None = None) -
         np.copyto(out, view)
         return out
     threads = num_threads() if a.size >= THREADED_ELEMENTS else 1
-    if lib.qtn_permute(item, view.ctypes.data, out.ctypes.data, p.address, threads) != 0:
+    if lib.qtn_permute(view.ctypes.data, out.ctypes.data, p.address, threads) != 0:
         raise RuntimeError(f"the permute kernel refused its plan {p!r}")
     return out

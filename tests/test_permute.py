@@ -136,7 +136,7 @@ def test_scalar_build_without_avx512(tmp_path):
                            str(src), "-o", str(lib_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     lib = ctypes.CDLL(str(lib_path))
-    lib.qtn_permute.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+    lib.qtn_permute.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
     lib.qtn_permute.restype = ctypes.c_int
     rng = np.random.default_rng(5)
     seen = set()
@@ -152,7 +152,7 @@ def test_scalar_build_without_avx512(tmp_path):
             out = np.empty(v.shape, dtype)
             for threads in (1, 2):
                 out[...] = 0
-                assert lib.qtn_permute(a.itemsize, v.ctypes.data, out.ctypes.data, p.address, threads) == 0
+                assert lib.qtn_permute(v.ctypes.data, out.ctypes.data, p.address, threads) == 0
                 assert out.tobytes() == np.ascontiguousarray(v).tobytes()
     assert seen == {"lines", "tile", "gather"}
 

@@ -128,11 +128,7 @@ static inline void tile(int unit, const char *s, char *d, const int64_t *a_out, 
     (void)stream;
     int t = 64 / unit;
     for (int a = 0; a < t; ++a)
-        for (int b = 0; b < t; ++b) {
-            if (unit == 8) memcpy(d + a_out[a] + b * 8, s + b_in[b] + a * 8, 8);
-            else if (unit == 16) memcpy(d + a_out[a] + b * 16, s + b_in[b] + a * 16, 16);
-            else memcpy(d + a_out[a] + b * 32, s + b_in[b] + a * 32, 32);
-        }
+        for (int b = 0; b < t; ++b) memcpy(d + a_out[a] + b * unit, s + b_in[b] + a * unit, (size_t)unit);
 }
 
 static inline void line_copy(const char *s, char *d, int64_t len, int stream) {
@@ -175,8 +171,7 @@ run_chunk(const int64_t *plan, const char *src, char *dst, int64_t f0, int64_t f
 }
 
 /* dst = the permute of src described by plan; threads > 1 share chunks of the loop nest */
-int qtn_permute(int itemsize, const void *src, void *dst, const int64_t *plan, int threads) {
-    (void)itemsize; /* the plan is in bytes; kept in the signature for checks and readability */
+int qtn_permute(const void *src, void *dst, const int64_t *plan, int threads) {
     int n = (int)plan[P_NLOOP];
     if (n > MAXLOOP) return -1;
     int64_t total = 1;
@@ -187,6 +182,7 @@ int qtn_permute(int itemsize, const void *src, void *dst, const int64_t *plan, i
     int64_t chunks = threads > 1 ? (total < 16LL * threads ? total : 16LL * threads) : 1;
     const char *s = (const char *)src;
     char *o = (char *)dst;
+    /* two copies of the loop: with the flag a constant, each inlined chunk drops the other store kind */
     if (stream) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
         for (int64_t c = 0; c < chunks; ++c) run_chunk(plan, s, o, total * c / chunks, total * (c + 1) / chunks, 1);
