@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import amplitudes as amp  # noqa: E402
+import common  # noqa: E402
 import engine  # noqa: E402
 
 import qtn  # noqa: E402
@@ -57,7 +58,10 @@ def main(argv=None) -> int:
     p.add_argument("--tree-file", type=Path, default=TREE)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--min-elements", type=int, default=1 << 14)
+    p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
+    info = common.machine_info()
+    common.print_machine(info)
     permute.set_num_threads(1)
     print(f"qtn at {Path(qtn.__file__).parent}; kernel {permute.kernel()}")
     calls = record_calls(args.tree_file)
@@ -92,6 +96,13 @@ def main(argv=None) -> int:
         print(f"  2^{np.log2(size):.0f} x{count}: {t * 1e3:7.2f} ms {2 * item * size / t / 1e9:5.1f} GB/s  dims {dims} strides {st}")
     print(f"total over {sum(r[1] for r in rows)} permutes >= {args.min_elements} elements: {tot_s * 1e3:.1f} ms, "
           f"{tot_b / 1e9:.2f} GB moved, {tot_b / tot_s / 1e9:.1f} GB/s")
+    if not args.no_write:
+        common.write_results("permute_plan", {
+            "qtn": str(Path(qtn.__file__).parent), "kernel": permute.kernel(), "threads": 1, "repeat": args.repeat,
+            "min_elements": args.min_elements, "total_s": tot_s, "total_bytes": tot_b,
+            "GBps": tot_b / tot_s / 1e9,
+            "permutes": [{"elements": size, "count": count, "seconds": t, "shape": list(shape), "perm": list(perm),
+                          "dtype": dt} for size, count, t, shape, perm, dt in rows]})
     return 0
 
 
