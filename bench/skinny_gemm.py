@@ -5,7 +5,8 @@ the Sycamore m = 10 tree (bench/results/engine-20261202T073941Z.json), each as t
 engine hands it over: B C-contiguous, B as a batch of row-major views (a
 ``StridedOperand`` split on its columns, ``views``), B transposed (``T``), or the
 mirrored shape (A long, B 16 x 16). Part 2 sweeps the shape classes around the
-dispatch limits (``qtn.skinny_gemm.MAX_SMALL``, ``MIN_LONG``).
+dispatch limits (``qtn.skinny_gemm.MAX_SMALL``, ``MIN_LONG``), B row-major and
+transposed.
 
 Per shape the kernel and ``np.matmul`` run in alternating rounds (ABBA order, back to
 back), each into its own output buffer written before the first timed call (fresh
@@ -63,6 +64,9 @@ def sweep_shapes() -> list[tuple[str, int, int, int, str]]:
                  (16, 96)):
         for n in (1 << 14, 1 << 16, 1 << 18, 1 << 20):
             out.append((f"wide {m}x{k}", m, k, n, "plain"))
+    for m, k in ((4, 4), (8, 8), (16, 16), (32, 32), (64, 64), (64, 16), (16, 64), (3, 5)):
+        for n in (1 << 16, 1 << 18, 1 << 20, 1 << 22):
+            out.append((f"wide T {m}x{k}", m, k, n, "T"))
     for k, n in ((4, 4), (8, 8), (16, 16), (32, 32), (64, 64), (16, 64), (64, 16), (7, 13), (96, 16)):
         for m in (1 << 14, 1 << 16, 1 << 18, 1 << 20):
             out.append((f"tall {k}x{n}", m, k, n, "plain"))

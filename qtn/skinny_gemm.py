@@ -27,6 +27,10 @@ from .host import usable_cores
 MAX_SMALL = 64
 #: The long side at least this many elements ((64, 64) x (64, 2^16) measured 0.8x np.matmul, bench/skinny_gemm.py).
 MIN_LONG = 1 << 17
+#: B transposed (stored ``(n, k)``): the long side at least this, and k a multiple of 4
+#: (the panel is transposed in 4 x 4 register blocks), for the kernel to beat np.matmul
+#: (1.1-2.3x at n = 2^20 and 2^22, 0.7-1.9x at 2^18; k = 5 0.9x; bench/skinny_gemm.py).
+MIN_LONG_TRANSPOSED = 1 << 20
 #: Streaming stores for C (no read of each line before it is written), on by default.
 STREAM = os.environ.get("QTN_SKINNY_STREAM", "1") != "0"
 #: Prefetch distance for the rows of B, in complex columns (0: none).
@@ -72,6 +76,12 @@ def shape_class(m: int, k: int, n: int) -> str | None:
     if k <= MAX_SMALL and n <= MAX_SMALL and m >= MIN_LONG:
         return "tall"
     return None
+
+
+def faster_transposed(m: int, k: int, n: int) -> bool:
+    """Whether the kernel measured faster than np.matmul on this wide shape with B
+    transposed (B^T row-major, as the lowering often hands B over)."""
+    return shape_class(m, k, n) == "wide" and n >= MIN_LONG_TRANSPOSED and k % 4 == 0
 
 
 def _unit_rows(x: np.ndarray) -> bool:

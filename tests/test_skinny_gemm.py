@@ -76,3 +76,15 @@ def test_backend_dispatch():
     close(backend.matmul(a, sb), ref(a, base.transpose(1, 0, 2).reshape(16, -1)), 16)
     t = rand(1 << 17, 16)
     close(backend.matmul(t, a), ref(t, a), 16)
+
+
+@pytest.mark.parametrize("k, taken", [(4, True), (5, False)])
+def test_backend_dispatches_transposed_b_where_faster(monkeypatch, k, taken):
+    calls = []
+    real = skinny_gemm.matmul
+    monkeypatch.setattr(skinny_gemm, "matmul", lambda *args, **kw: calls.append(1) or real(*args, **kw))
+    a, bt = rand(4, k), rand(skinny_gemm.MIN_LONG_TRANSPOSED, k)
+    out = np.empty((4, bt.shape[0]), np.complex64)
+    assert qtn.get_backend("numpy").matmul(a, bt.T, out=out) is out
+    close(out, ref(a, bt.T), k)
+    assert bool(calls) == taken

@@ -33,9 +33,12 @@ def _skinny(a, b, out: np.ndarray | None) -> np.ndarray | None:
         return skinny_gemm.matmul_views(a, split_b[1], out) if split_b is not None else None
     if isinstance(a, StridedOperand) or not isinstance(b, np.ndarray) or b.ndim != 2 or a.ndim != 2:
         return None
-    # only the wide class with row-major B: the transposed B and the mirrored (tall) shape
-    # measured slower than np.matmul right after a BLAS call (bench/skinny_gemm.py)
-    if skinny_gemm.shape_class(a.shape[0], a.shape[1], b.shape[1]) != "wide" or b.strides[-1] != b.itemsize:
+    # only the wide class (the mirrored, tall shape measured no faster than np.matmul), a
+    # transposed B where the kernel measured faster (bench/skinny_gemm.py)
+    m, k, n = a.shape[0], a.shape[1], b.shape[1]
+    if skinny_gemm.shape_class(m, k, n) != "wide":
+        return None
+    if b.strides[-1] != b.itemsize and not skinny_gemm.faster_transposed(m, k, n):
         return None
     return skinny_gemm.matmul(a, b, out)
 
