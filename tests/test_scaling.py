@@ -107,6 +107,26 @@ def test_the_pool_hands_out_every_buffer_again_and_keeps_under_its_limit():
     assert not any(np.shares_memory(c, pool.take((10, 10), np.complex64)) for _ in range(3))
 
 
+def test_a_larger_free_buffer_serves_a_smaller_request_up_to_twice_its_size():
+    pool = buffers.BufferPool("run", limit=1 << 20)
+    big = pool.take((1000,), np.complex64)  # 8000 bytes
+    mid = pool.take((625,), np.complex64)  # 5000 bytes
+    pool.give(big)
+    pool.give(mid)
+    # with both free, a request takes its own size rather than the larger one that also fits
+    again = pool.take((5, 125), np.complex64)
+    assert np.shares_memory(again, mid) and not np.shares_memory(again, big)
+    small = pool.take((20, 15), np.complex128)  # 4800 bytes: served by the 8000-byte buffer
+    assert np.shares_memory(small, big) and small.shape == (20, 15) and small.flags.c_contiguous
+    assert small.nbytes == 4800 and pool.stats["hits"] == 2 and pool.held_bytes == 13000
+    small[...] = 2.5
+    pool.give(small[3:])  # a view of it gives back the whole 8000-byte buffer
+    assert pool.held_bytes == 13000
+    # a quarter of a free buffer's size is not served by it
+    quarter = pool.take((250,), np.complex64)  # 2000 bytes
+    assert not np.shares_memory(quarter, big) and pool.stats["misses"] == 3
+
+
 def test_a_threads_next_run_reuses_its_free_buffers_under_the_new_limit():
     key1, key2, key3 = object(), object(), object()
     buffers.release()  # a pool kept from an earlier test's run would count its hits
@@ -142,7 +162,8 @@ def test_a_finished_runs_buffers_wait_for_the_next_run_then_go(monkeypatch):
     pool = buffers.pool_for(run1, 1 << 20)
     x = pool.take((1024,), np.complex64)
     pool.give(x)
-    held = pool.take((512,), np.complex64)  # still held when the run ends (it raised): not counted
+    held = pool.take((256,), np.complex64)  # still held when the run ends (it raised): not counted
+    # (a quarter of the free one's size: too small to be served by it)
     buffers.drop(run1)
     assert buffers.held_bytes() == 8192  # the free one waits
     nxt = buffers.pool_for(run2, 1 << 20)
