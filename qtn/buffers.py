@@ -15,7 +15,7 @@ that thread's next run (held memory stays under the new run's limit).
 
 Between runs the free buffers stay for :data:`KEEP_SECONDS` (then a timer lets them go,
 as does :func:`release` at once). Memory a process has touched before is cheap to reuse;
-fresh pages cost a fault and zeroing each (2.2 GB per Sycamore m = 10 contraction), and on
+fresh pages cost a fault and zeroing each (1.74 GB on a first Sycamore m = 10 contraction), and on
 a virtual machine whose balloon hands freed pages back to the host, several times that:
 measured here, the same contraction took 1.2 s or 2.0-3.7 s depending on which pages it
 got, and a stable 1.0 s with its buffers kept.
