@@ -3,9 +3,9 @@
 For the Sycamore m = 10 amplitude (or ``--grid RxC --depth D``) one cotengra
 HyperOptimizer tree is found, then, in alternating rounds (median of ``--repeat``):
 
-* ``qtn``             qtn's engine (layout-aware lowering, permute kernel, BLAS), run
-                      after quimb was handed qtn's buffer pool (so it faults its pool in
-                      again, as a first call does);
+* ``qtn``             qtn's engine (layout-aware lowering, permute kernel, BLAS), its
+                      buffer pool let go just before (so it faults fresh pages in, as a
+                      process's first call does);
 * ``qtn-warm``        the same, right after an untimed run of its own (the pool warm, as
                       a user's repeated calls find it);
 * ``quimb@qtn-tree``  quimb's engine (``tensor_contract``, i.e. cotengra) on the same
@@ -52,12 +52,20 @@ from qtn.io import read_circuit  # noqa: E402
 from qtn.roofline import bound, measure_rates  # noqa: E402
 
 
+def first_call_pool_stats(case: "amp.QtnCase", backend: object) -> dict[str, float]:
+    """The buffer pool's counters over one run with no buffers kept (a first call)."""
+    qtn.release_buffers()
+    buffers.reset_stats()
+    case.run(backend)
+    return buffers.pool_stats()
+
+
 def split_run(net, plan, backend) -> dict:
     """One instrumented contraction, as ``case.run`` runs it (the same buffer pool): seconds in
     permutes, GEMMs and the rest; bytes permuted."""
     times = StepTimes()
     key = object()
-    pool = buffers.pool_for(key, max(backend.memory_budget(), plan.peak_bytes)) if getattr(backend, "accepts_out", False) else None
+    pool = buffers.pool_for(key, max(backend.memory_budget(), plan.peak_bytes), plan.peak_bytes) if getattr(backend, "accepts_out", False) else None
     t_start = time.perf_counter()
     try:
         for s in range(plan.n_slices):
@@ -310,14 +318,16 @@ def main(argv=None) -> int:
         fns["quimb@qtn-tree"] = amp.quimb_on_qtn_tree(case)
     except ImportError as err:
         print(f"  skip quimb: {err}")
-    # "qtn" runs after quimb has had qtn's buffer pool released (so quimb reuses those pages),
-    # and so pays for faulting its pool in again: a first call. "qtn-warm" runs right after an
-    # untimed run of its own, on the pool a user's repeated calls find.
+    # "qtn" has its buffer pool let go just before, and so faults fresh pages in: a first
+    # call. "qtn-warm" runs right after an untimed run of its own, on the pool a user's
+    # repeated calls find. (quimb gets qtn's pages back before each of its rounds.)
     fns["qtn-warm"] = fns["qtn"]
 
     def before(name: str) -> None:
         release_unless_qtn(name)
-        if name == "qtn-warm":
+        if name == "qtn":
+            qtn.release_buffers()
+        elif name == "qtn-warm":
             case.run(backend)
 
     timed = amp.interleaved(fns, args.repeat, before=before)
@@ -342,6 +352,8 @@ def main(argv=None) -> int:
         "rates": {"gemm": dict(rates.gemm), "bandwidth": rates.bandwidth, "source": rates.source},
         "gemm_gflops": plan.flops / split["gemm_s"] / 1e9,
         "tree_file": str(args.tree_file) if args.tree_file else None,
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "first_call_pool": first_call_pool_stats(case, backend),
     }
     warm_s = timed["qtn-warm"][1]
     result.update(qtn_warm_s=warm_s, matmul_fraction_warm=plan.flops / warm_s / mm)
@@ -354,7 +366,7 @@ def main(argv=None) -> int:
               f"{100 * base['matmul_fraction']:.0f} % of matmul; split permute {base['split']['permute_s']:.3f} s "
               f"({100 * base['permute_fraction']:.0f} %), GEMM {base['split']['gemm_s']:.3f} s, moved "
               f"{base['split']['permute_bytes'] / 1e9:.2f} GB; roofline {base['roofline_s']:.3f} s")
-    print(f"  qtn {q_s:.3f} s = {result['qtn_gflops']:.1f} GFLOP/s = {100 * result['matmul_fraction']:.0f} % of "
+    print(f"  qtn, first call (its pool let go) {q_s:.3f} s = {result['qtn_gflops']:.1f} GFLOP/s = {100 * result['matmul_fraction']:.0f} % of "
           f"NumPy matmul ({mm / 1e9:.1f} GFLOP/s, same rounds); roofline bound {roof.seconds:.3f} s "
           f"({100 * result['roofline_fraction']:.0f} % of achieved)")
     print(f"  qtn on a warm buffer pool (right after a run of its own) {warm_s:.3f} s = "

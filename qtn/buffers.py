@@ -6,10 +6,10 @@ slice frees are exactly those the next one needs. Taking them from a pool instea
 by the kernel again for every step of every slice (glibc hands blocks over its mmap
 threshold straight back to the system, and Dask's nanny lowers that threshold).
 
-A pool is keyed by byte size (a free buffer up to twice as large serves a smaller request)
-and bounded: the bytes it holds, in use and free,
-stay under its ``limit`` (the peak one slice may hold), evicting the least recently
-freed buffers first. Each thread has its own pool (threads of one process never share
+A pool is keyed by byte size and bounded: the bytes it holds, in use and free, stay under
+its ``limit`` (the most one slice may hold), evicting the least recently freed buffers
+first. A free buffer up to twice as large may serve a smaller request while the bytes so
+left idle in use fit ``limit - peak`` (the run's own peak), so the pool stays under its limit. Each thread has its own pool (threads of one process never share
 a buffer); a pool serves one run (``key``) at a time, and passes its free buffers on to
 that thread's next run (held memory stays under the new run's limit).
 
@@ -40,7 +40,7 @@ import numpy as np
 #: more than the allocation it saves.
 MIN_BYTES = 128 << 10
 #: A free buffer serves an intermediate of at least 1 / MAX_OVERSIZE of its size (the rest of
-#: it idles meanwhile; a larger ratio saved no more pages on the plans measured).
+#: it idles meanwhile; on Sycamore m = 10 a larger ratio saved no more pages).
 MAX_OVERSIZE = 2
 #: Whether :func:`pool_for` hands out pools (False: every intermediate is a fresh array).
 ENABLED = os.environ.get("QTN_BUFFER_POOL", "1").strip().lower() not in ("0", "false", "no", "off")
@@ -97,13 +97,18 @@ class BufferPool:
     Attributes:
         key: the run the pool belongs to.
         limit: most bytes the pool holds, in use and free together.
+        spare: most bytes that larger buffers serving smaller requests may leave idle
+            while in use (``limit`` less the run's peak; 0: exact sizes only).
         stats: ``hits`` / ``misses`` (buffers reused / allocated), ``fresh_bytes``,
             ``reused_bytes``, ``alloc_seconds`` (time in ``np.empty`` for misses).
     """
 
-    def __init__(self, key: Any, limit: int) -> None:
+    def __init__(self, key: Any, limit: int, spare: int = 0) -> None:
         self.key = key
         self.limit = int(limit)
+        self.spare = max(0, int(spare))
+        self._idle: dict[int, int] = {}  # id of an in-use buffer larger than its request -> bytes it leaves idle
+        self._idle_bytes = 0
         self.idle_since = 0.0  # time.monotonic() when its run ended (key is _IDLE)
         self.thread = threading.get_ident()  # the thread it serves
         self._free: OrderedDict[int, list[np.ndarray]] = OrderedDict()  # nbytes -> buffers, LRU first
@@ -116,14 +121,15 @@ class BufferPool:
         """Bytes in use plus bytes kept free."""
         return self._used_bytes + self._free_bytes
 
-    def take(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    def take(self, shape: tuple[int, ...], dtype: Any, exact: bool = False) -> np.ndarray:
         """A C-contiguous array of ``shape`` and ``dtype`` (contents undefined); give it back
-        with :meth:`give` once nothing reads it any more."""
+        with :meth:`give` once nothing reads it any more. ``exact``: from a buffer of just
+        its size (one that leaves the pool as a result should not pin a larger one)."""
         dtype = np.dtype(dtype)
         nbytes = math.prod(shape) * dtype.itemsize
         if nbytes == 0:
             return np.empty(shape, dtype)
-        size = self._fitting(nbytes)
+        size = nbytes if nbytes in self._free else 0 if exact else self._fitting(nbytes)
         if size:
             free = self._free[size]
             raw = free.pop()
@@ -140,18 +146,27 @@ class BufferPool:
             self.stats["misses"] += 1
             self.stats["fresh_bytes"] += nbytes
         self._used_bytes += raw.nbytes
+        if raw.nbytes > nbytes:
+            self._idle[id(raw)] = raw.nbytes - nbytes
+            self._idle_bytes += raw.nbytes - nbytes
         return raw[:nbytes].view(dtype).reshape(shape)
 
     def _fitting(self, nbytes: int) -> int:
         """The size of the free buffers that serve ``nbytes``: that size itself, else the
-        smallest free one up to :data:`MAX_OVERSIZE` times larger; 0 for none. A larger buffer
-        serving a smaller intermediate lets a plan touch fewer pages: the Sycamore m = 10
-        contraction, whose intermediates peak at 1.07 GB, took 2.41 GB of fresh buffers by exact
-        size and 1.74 GB this way (its recorded sequence of takes and gives, replayed)."""
+        smallest free one up to :data:`MAX_OVERSIZE` times larger whose idle rest fits
+        :attr:`spare`; 0 for none. A larger buffer serving a smaller intermediate lets a plan
+        touch fewer pages: the Sycamore m = 10 contraction, whose intermediates peak at 1.07 GB,
+        took 2.41 GB of fresh buffers by exact size and 1.74 GB this way (measured; not every
+        plan gains: some take more fresh bytes on a first slice)."""
         if nbytes in self._free:
             return nbytes
-        larger = [size for size in self._free if nbytes < size <= MAX_OVERSIZE * nbytes]
+        room = self.spare - self._idle_bytes
+        larger = [size for size in self._free if nbytes < size <= MAX_OVERSIZE * nbytes and size - nbytes <= room]
         return min(larger, default=0)
+
+    def _settle(self, raw: np.ndarray) -> None:
+        """Stop counting what an in-use buffer leaves idle (it is given back or detached)."""
+        self._idle_bytes -= self._idle.pop(id(raw), 0)
 
     def give(self, array: np.ndarray) -> None:
         """Return a buffer from :meth:`take` (or any view of it) to the pool."""
@@ -159,6 +174,7 @@ class BufferPool:
         nbytes = int(raw.nbytes)
         if nbytes == 0:
             return
+        self._settle(raw)
         self._used_bytes = max(0, self._used_bytes - nbytes)
         if self.held_bytes + nbytes > self.limit:  # keeping it would pass the limit: let it go
             self._evict(nbytes)
@@ -170,7 +186,9 @@ class BufferPool:
 
     def detach(self, array: np.ndarray) -> None:
         """Stop counting a buffer from :meth:`take` that leaves the pool for good (a result)."""
-        self._used_bytes = max(0, self._used_bytes - int(_pooled(array).nbytes))
+        raw = _pooled(array)
+        self._settle(raw)
+        self._used_bytes = max(0, self._used_bytes - int(raw.nbytes))
 
     def _evict(self, incoming: int) -> None:
         """Free least recently returned buffers until ``incoming`` more bytes fit the limit."""
@@ -181,12 +199,15 @@ class BufferPool:
             if not buffers:
                 del self._free[nbytes]
 
-    def rekey(self, key: Any, limit: int) -> None:
+    def rekey(self, key: Any, limit: int, spare: int = 0) -> None:
         """Hand the pool to run ``key``: its free buffers stay (down to ``limit``); buffers the
         last run still held (it raised mid-slice) are no longer counted."""
         self.key = key
         self.limit = int(limit)
+        self.spare = max(0, int(spare))
         self._used_bytes = 0
+        self._idle.clear()
+        self._idle_bytes = 0
         self._evict(0)
 
     def clear(self) -> None:
@@ -195,23 +216,27 @@ class BufferPool:
         self._free_bytes = 0
 
 
-def pool_for(key: Any, limit: int) -> BufferPool | None:
+def pool_for(key: Any, limit: int, peak: int | None = None) -> BufferPool | None:
     """This thread's pool for run ``key`` (a new one when the thread last ran another run);
-    None when pooling is off (:data:`ENABLED`)."""
+    None when pooling is off (:data:`ENABLED`). ``peak``: the most the run's live arrays hold
+    at once; what ``limit`` leaves above it, larger buffers may leave idle serving smaller
+    requests (None: exact sizes only)."""
     if not ENABLED:
         return None
+    spare = 0 if peak is None else max(0, int(limit) - int(peak))
     ident = threading.get_ident()
     with _pools_lock:
         pool = _pools.get(ident)
         if pool is None:
-            pool = _pools[ident] = BufferPool(key, limit)
+            pool = _pools[ident] = BufferPool(key, limit, spare)
         elif pool.key != key:
             # the thread's next run: the free buffers of its last one (a run of the same
             # plan needs the same sizes) serve it up to the new limit, instead of being freed
             # and page-faulted in again by the new run's first slice
-            pool.rekey(key, limit)
+            pool.rekey(key, limit, spare)
         else:
             pool.limit = max(pool.limit, int(limit))
+            pool.spare = max(pool.spare, spare)
     return pool
 
 
@@ -227,7 +252,7 @@ def drop(key: Any) -> None:
             if KEEP_SECONDS <= 0:
                 _retire(_pools.pop(ident))
             else:
-                pool.rekey(_IDLE, pool.limit)  # buffers the run still held are not counted
+                pool.rekey(_IDLE, pool.limit, pool.spare)  # buffers the run still held are not counted
                 pool.idle_since = now
         # a thread that has ended runs nothing more: its buffers go now (a caller making a new
         # thread pool per run would otherwise pile up one pool per thread it ever had)

@@ -166,7 +166,8 @@ def run_slice(
     if not plan.steps and not tensors:
         return np.ones((), dtype=np.complex128)  # all in network.scalar: keep its full precision
     owners: list[np.ndarray | None] = [None] * len(tensors)  # the pool buffer behind each tensor
-    for step in plan.steps:
+    last_step = len(plan.steps) - 1
+    for index, step in enumerate(plan.steps):
         low = step.lowered
         t0 = time.perf_counter() if times is not None else 0.0
         a, a_buf = _operand(backend, pool, tensors[step.left], low.a_perm, low.a_shape, "a")
@@ -179,7 +180,9 @@ def run_slice(
         if pool is None or math.prod(low.a_shape[:-1]) * low.b_shape[-1] * a.dtype.itemsize < buffers.MIN_BYTES:
             product, owner = backend.matmul(a, b), None
         else:
-            owner = pool.take(low.a_shape[:-1] + low.b_shape[-1:], np.result_type(a.dtype, b.dtype))
+            # the last product leaves with the caller: in a buffer of just its size
+            owner = pool.take(low.a_shape[:-1] + low.b_shape[-1:], np.result_type(a.dtype, b.dtype),
+                              exact=index == last_step)
             product = backend.matmul(a, b, out=owner)
         if times is not None:
             backend.synchronize()  # a device backend queues its work
@@ -228,7 +231,7 @@ def run_chunk(job: SliceJob, chunk: Chunk) -> np.ndarray:
         Whatever a slice raised, with a note naming the slice.
     """
     backend = get_backend(job.backend) if isinstance(job.backend, str) else job.backend
-    pool = buffers.pool_for(job.run_id, job.memory_limit) if getattr(backend, "accepts_out", False) else None
+    pool = buffers.pool_for(job.run_id, job.memory_limit, job.plan.peak_bytes) if getattr(backend, "accepts_out", False) else None
     total: np.ndarray | None = None
     own = False  # whether ``total`` is an array made here (so it may be added into)
     resident: dict[int, Array] = {}  # unsliced inputs, uploaded once per chunk

@@ -29,8 +29,9 @@ MAX_SMALL = 64
 MIN_LONG = 1 << 17
 #: B transposed (stored ``(n, k)``): the long side at least this, and k a multiple of 4
 #: (the panel is transposed in 4 x 4 register blocks), for the kernel to beat np.matmul
-#: (1.03-2.75x at n >= 2^20, 0.7-1.9x at 2^18; k = 5 0.9x; bench/skinny_gemm.py,
-#: skinny_gemm-20261203T150235Z.json).
+#: (1.03-2.75x at n >= 2^20, 0.75-1.32x at 2^18; bench/skinny_gemm.py,
+#: skinny_gemm-20261203T150235Z.json). k = 5 measured 0.9x in the A/B that set this rule and
+#: 1.1-1.7x in that sweep: left on np.matmul until more runs agree.
 MIN_LONG_TRANSPOSED = 1 << 20
 #: Streaming stores for C (no read of each line before it is written), on by default.
 STREAM = os.environ.get("QTN_SKINNY_STREAM", "1") != "0"

@@ -108,7 +108,7 @@ def test_the_pool_hands_out_every_buffer_again_and_keeps_under_its_limit():
 
 
 def test_a_larger_free_buffer_serves_a_smaller_request_up_to_twice_its_size():
-    pool = buffers.BufferPool("run", limit=1 << 20)
+    pool = buffers.BufferPool("run", limit=1 << 20, spare=1 << 19)
     big = pool.take((1000,), np.complex64)  # 8000 bytes
     mid = pool.take((625,), np.complex64)  # 5000 bytes
     pool.give(big)
@@ -119,12 +119,46 @@ def test_a_larger_free_buffer_serves_a_smaller_request_up_to_twice_its_size():
     small = pool.take((20, 15), np.complex128)  # 4800 bytes: served by the 8000-byte buffer
     assert np.shares_memory(small, big) and small.shape == (20, 15) and small.flags.c_contiguous
     assert small.nbytes == 4800 and pool.stats["hits"] == 2 and pool.held_bytes == 13000
-    small[...] = 2.5
     pool.give(small[3:])  # a view of it gives back the whole 8000-byte buffer
-    assert pool.held_bytes == 13000
+    assert list(pool._free) == [8000] and pool._free_bytes == 8000
+    assert np.shares_memory(pool.take((1000,), np.complex64), big)  # all 8000 bytes, again
     # a quarter of a free buffer's size is not served by it
+    pool.give(big)
     quarter = pool.take((250,), np.complex64)  # 2000 bytes
     assert not np.shares_memory(quarter, big) and pool.stats["misses"] == 3
+    # a result leaving the pool takes a buffer of its own size (exact), not a larger free one
+    result = pool.take((800,), np.complex64, exact=True)  # 6400 bytes
+    assert not np.shares_memory(result, big) and pool.stats["misses"] == 4
+
+
+def test_larger_buffers_leave_idle_no_more_than_the_spare_so_the_pool_keeps_its_limit():
+    """A buffer serving a smaller request leaves the rest idle while in use; the pool lets that
+    add up to ``spare`` only (the limit less the run's peak), so held bytes stay under the limit."""
+    pool = buffers.BufferPool("run", limit=24_000, spare=0)  # peak = limit: exact sizes only
+    pool.give(pool.take((1900,), np.complex64))  # 15200 bytes, freed
+    live = [pool.take((1000,), np.complex64) for _ in range(3)]  # 3 x 8000 = the peak
+    assert not any(np.shares_memory(x, y) for x in live for y in live if x is not y)
+    assert pool.held_bytes <= pool.limit and pool.stats["hits"] == 0
+    for x in live:
+        pool.give(x)
+    roomy = buffers.BufferPool("run", limit=40_000, spare=8_000)
+    roomy.give(roomy.take((1900,), np.complex64))
+    first = roomy.take((1000,), np.complex64)  # served by the 15200-byte buffer: 7200 idle
+    assert roomy.stats["hits"] == 1 and roomy._idle_bytes == 7200
+    roomy.give(roomy.take((1250,), np.complex64))  # 10000 bytes, fresh
+    # 5600 bytes: within 2x of the free 10000, but that would leave 4400 more idle (800 left)
+    second = roomy.take((700,), np.complex64)
+    assert not np.shares_memory(second, first) and roomy.stats["misses"] == 3
+    assert roomy.held_bytes <= roomy.limit
+    roomy.give(first)
+    assert roomy._idle_bytes == 0  # given back: nothing counted idle any more
+    # pool_for: the spare is what the limit leaves above the run's peak
+    key = object()
+    try:
+        assert buffers.pool_for(key, 40_000, peak=30_000).spare == 10_000
+    finally:
+        buffers.drop(key)
+    buffers.release()
 
 
 def test_a_threads_next_run_reuses_its_free_buffers_under_the_new_limit():

@@ -22,7 +22,8 @@ def _physical_memory_bytes() -> int:
 
 def _skinny(a, b, out: np.ndarray | None) -> np.ndarray | None:
     """``a @ b`` by :mod:`qtn.skinny_gemm` where it measured faster than ``np.matmul``: a
-    small A times a long row-major B, or a long B as a batch of views; None otherwise
+    small A times a long row-major B, a long B stored transposed (where
+    :func:`skinny_gemm.faster_transposed`), or a long B as a batch of views; None otherwise
     (nothing written)."""
     if isinstance(b, StridedOperand):
         if isinstance(a, StridedOperand) or skinny_gemm.shape_class(a.shape[0], a.shape[1], b.shape[1]) != "wide":
