@@ -9,8 +9,8 @@ threshold straight back to the system, and Dask's nanny lowers that threshold).
 A pool is keyed by byte size and bounded: the bytes it holds, in use and free, stay under
 its ``limit`` (the most one slice may hold), evicting the least recently freed buffers
 first. A free buffer up to twice as large may serve a smaller request while the bytes so
-left idle in use fit ``limit - peak`` (the run's own peak), so the pool stays under its limit. Each thread has its own pool (threads of one process never share
-a buffer); a pool serves one run (``key``) at a time, and passes its free buffers on to
+left idle in use fit ``limit - peak`` (the run's own peak), so the pool stays under its
+limit. Each thread has its own pool (threads of one process never share a buffer); a pool serves one run (``key``) at a time, and passes its free buffers on to
 that thread's next run (held memory stays under the new run's limit).
 
 Between runs the free buffers stay for :data:`KEEP_SECONDS` (then a timer lets them go,
@@ -129,7 +129,7 @@ class BufferPool:
         nbytes = math.prod(shape) * dtype.itemsize
         if nbytes == 0:
             return np.empty(shape, dtype)
-        size = nbytes if nbytes in self._free else 0 if exact else self._fitting(nbytes)
+        size = self._fitting(nbytes, exact)
         if size:
             free = self._free[size]
             raw = free.pop()
@@ -151,15 +151,17 @@ class BufferPool:
             self._idle_bytes += raw.nbytes - nbytes
         return raw[:nbytes].view(dtype).reshape(shape)
 
-    def _fitting(self, nbytes: int) -> int:
-        """The size of the free buffers that serve ``nbytes``: that size itself, else the
-        smallest free one up to :data:`MAX_OVERSIZE` times larger whose idle rest fits
-        :attr:`spare`; 0 for none. A larger buffer serving a smaller intermediate lets a plan
-        touch fewer pages: the Sycamore m = 10 contraction, whose intermediates peak at 1.07 GB,
-        took 2.41 GB of fresh buffers by exact size and 1.74 GB this way (measured; not every
-        plan gains: some take more fresh bytes on a first slice)."""
+    def _fitting(self, nbytes: int, exact: bool) -> int:
+        """The size of the free buffers that serve ``nbytes``: that size itself, else (not
+        ``exact``) the smallest free one up to :data:`MAX_OVERSIZE` times larger whose idle
+        rest fits :attr:`spare`; 0 for none. A larger buffer serving a smaller intermediate lets
+        a plan touch fewer pages: the Sycamore m = 10 contraction, whose intermediates peak at
+        1.07 GB, took 2.41 GB of fresh buffers by exact size and 1.74 GB this way (measured; not
+        every plan gains: some take more fresh bytes on a first slice)."""
         if nbytes in self._free:
             return nbytes
+        if exact:
+            return 0
         room = self.spare - self._idle_bytes
         larger = [size for size in self._free if nbytes < size <= MAX_OVERSIZE * nbytes and size - nbytes <= room]
         return min(larger, default=0)
